@@ -346,7 +346,7 @@ class WorkflowEnv(AECEnv[str, Observation, str]):
                 t.reward = self._role_reward(t, verdicts, outcome)
         ep.final_answer = final.completion if final is not None else None
         ep.correct = bool(outcome)
-        ep.verdicts = {k: v.to_dict() for k, v in verdicts.items()}
+        ep.verdicts = {k: v.to_dict(timing=False) for k, v in verdicts.items()}
         ep.terminated = True
         final_info = final_v.to_dict(timing=False) if final_v is not None else None
         for agent in self.agents:

@@ -3,10 +3,10 @@
 Two test protocols:
 
 - ``stdio``: the program reads the test's input on standard input; its standard output is
-  compared with the expected output in the parent. Rule: both are split into lines, trailing
-  whitespace is stripped from every line, and trailing blank lines are ignored; lines must
-  then be equal, except that two tokens that both read as floats (and are not both integers)
-  match within an absolute or relative tolerance of 1e-6.
+  compared with the expected output in the parent. Rule: both are split into lines and
+  trailing blank lines are ignored; the line counts must agree, and each pair of lines must
+  have the same whitespace-separated tokens, where two tokens that both read as floats (and
+  are not both integers) match within an absolute or relative tolerance of 1e-6.
 - ``call``: a small driver inside the sandbox executes the program, calls the task's
   ``fn_name`` with each test's arguments and writes each result as JSON. Only exact builtin
   types cross back (``int``, ``float``, ``str``, ``bool``, ``None``, ``list``/``tuple``,

@@ -62,7 +62,7 @@ class Limits:
     memory_mb: int = 1024
     file_mb: int = 8
     open_files: int = 64
-    processes: int = 64
+    processes: int = 1024
 
 
 @dataclass(frozen=True)

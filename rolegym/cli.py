@@ -1,0 +1,181 @@
+"""The ``rolegym`` command.
+
+``rolegym list`` shows the registry; ``rolegym play ID`` steps through one episode in the
+terminal, with you typing some roles' outputs and scripted policies answering the others.
+
+The command line is built with Typer (type-hinted commands on top of Click) and rendered with
+Rich (tables and panels), rather than hand-rolled argument parsing and ANSI codes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+import rolegym
+from rolegym.envs.core import WorkflowEnv
+from rolegym.envs.scripted import SCRIPTED_POLICIES
+
+app = typer.Typer(
+    help="rolegym: multi-agent LLM workflows as PettingZoo environments.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(highlight=False)
+
+_ROLE_STYLE = {
+    "generator": "cyan",
+    "evaluator": "magenta",
+    "aggregator": "yellow",
+    "orchestrator": "blue",
+    "worker": "green",
+    "synthesizer": "bright_yellow",
+}
+
+
+def _safe(text: str) -> str:
+    """Printable form of any string (lone surrogates become escapes)."""
+    return escape(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+@app.command("list")
+def list_envs() -> None:
+    """Show every registered environment."""
+    table = Table(title="rolegym environments")
+    table.add_column("id", no_wrap=True)
+    table.add_column("agents")
+    table.add_column("workflow")
+    for env_id, spec in sorted(rolegym.registry.items()):
+        cls = spec.load()
+        agents = ", ".join(cls(str(spec.kwargs.get("task", "arith"))).possible_agents)
+        table.add_row(env_id, agents, spec.description.partition(": ")[2] or spec.description)
+    console.print(table)
+    console.print("Unversioned ids (voting-math) resolve to the latest version.")
+
+
+def _parse_kwargs(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _read_human(env: WorkflowEnv, agent: str) -> str:
+    messages = env.observe(agent)["messages"]
+    unseen = []
+    for m in reversed(messages):
+        if m["role"] == "assistant":
+            break
+        unseen.append(m["content"])
+    style = _ROLE_STYLE.get(env.role(agent), "white")
+    body = "\n\n".join(reversed(unseen)) or "(nothing new)"
+    console.print(Panel(_safe(body), title=f"what {agent} sees", border_style=style))
+    console.print(f"[{style}]Type {agent}'s output; finish with a line holding only '.'[/]")
+    lines: list[str] = []
+    for line in sys.stdin:
+        if line.rstrip("\r\n") == ".":
+            break
+        lines.append(line)
+    return "".join(lines).rstrip("\n")
+
+
+@app.command()
+def play(
+    env_id: Annotated[str, typer.Argument(help="Environment id, e.g. voting-arith-v0.")],
+    policy: Annotated[
+        str, typer.Option(help="Who answers by default: human, oracle, wrong or random.")
+    ] = "human",
+    role: Annotated[
+        list[str] | None,
+        typer.Option(help="Override one role's player, e.g. --role aggregator=human."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Episode seed (picks the task).")] = 0,
+    task_id: Annotated[str | None, typer.Option(help="Pose this task instead.")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Dataset name (see rolegym.tasks).")] = None,
+    split: Annotated[str, typer.Option(help="Dataset split.")] = "train",
+    reward_mode: Annotated[str, typer.Option(help="team or role.")] = "team",
+    env_kwarg: Annotated[
+        list[str] | None, typer.Option(help="Extra env argument KEY=VALUE (JSON values).")
+    ] = None,
+) -> None:
+    """Play one episode in the terminal; the transcript is printed as it grows."""
+    players: dict[str, str] = {}
+    for pair in role or []:
+        name, sep, who = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"expected ROLE=PLAYER, got {pair!r}")
+        players[name] = who
+    for who in [policy, *players.values()]:
+        if who != "human" and who not in SCRIPTED_POLICIES:
+            known = ", ".join(["human", *SCRIPTED_POLICIES])
+            raise typer.BadParameter(f"unknown player {who!r}; use one of {known}")
+    kwargs = _parse_kwargs(env_kwarg or [])
+    if dataset is not None:
+        kwargs["dataset"] = dataset
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            env = rolegym.make(env_id, split=split, reward_mode=reward_mode, **kwargs)
+        for w in caught:
+            console.print(f"[yellow]note:[/] {_safe(str(w.message))}")
+        env.reset(seed=seed, options={"task_id": task_id} if task_id else None)
+    except (rolegym.EnvNotFound, ValueError, RuntimeError, KeyError) as e:
+        console.print(f"[red]error:[/] {_safe(str(e))}")
+        raise typer.Exit(2) from None
+    raw: WorkflowEnv = env.unwrapped  # type: ignore[assignment]
+    scripted = {name: factory(seed) for name, factory in SCRIPTED_POLICIES.items()}
+    console.print(Panel(_safe(raw.task.prompt), title=f"{raw.env_id} | task {raw.task.id}"))
+    returns: dict[str, float] = {}
+    for agent in env.agent_iter():
+        _, reward, terminated, truncated, _info = env.last(observe=False)
+        if terminated or truncated:
+            returns[agent] = reward
+            env.step(None)
+            continue
+        who = players.get(raw.role(agent), policy)
+        action = _read_human(raw, agent) if who == "human" else scripted[who](raw, agent)
+        env.step(action)
+        turn = raw.episode.turns[-1]
+        style = _ROLE_STYLE.get(turn.role, "white")
+        note = (
+            f" [red](parse error: {_safe(turn.info['parse_error'])})[/]"
+            if turn.info.get("parse_error")
+            else ""
+        )
+        console.print(Panel(_safe(turn.completion) or "(empty)", border_style=style,
+                            title=f"turn {turn.index}: {agent} ({who}){note}"))  # fmt: skip
+    ep = raw.episode
+    table = Table(title=f"{'correct' if ep.correct else 'incorrect'} | reward mode {reward_mode}")
+    for col in ("agent", "role", "turns", "reward"):
+        table.add_column(col)
+    for agent in raw.possible_agents:
+        turns = str(len(ep.turns_of(agent)))
+        table.add_row(agent, raw.role(agent), turns, f"{ep.returns[agent]:g}")
+    console.print(table)
+    final = ep.verdicts.get("final")
+    if final:
+        console.print(f"verdict: {final['status']} ({_safe(final['reason'])})")
+    env.close()
+
+
+def main() -> None:
+    """Entry point of the ``rolegym`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""The rolegym command: list and play."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from rolegym.cli import app
+
+runner = CliRunner()
+
+
+def test_list_shows_every_env() -> None:
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for env_id in ("voting-arith-v0", "eval-opt-code-v0", "orch-workers-math-v0", "single-math-v0"):
+        assert env_id in result.output
+
+
+def test_play_with_scripted_policy() -> None:
+    result = runner.invoke(app, ["play", "voting-arith-v0", "--policy", "oracle", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert "turn 3: aggregator_0" in result.output
+    assert "correct | reward mode team" in result.output
+
+
+def test_play_human_for_one_role() -> None:
+    typed = "I choose \\boxed{2}\n.\n"
+    result = runner.invoke(
+        app,
+        [
+            "play",
+            "voting-arith-v0",
+            "--policy",
+            "wrong",
+            "--role",
+            "aggregator=human",
+            "--reward-mode",
+            "role",
+        ],
+        input=typed,
+    )
+    assert result.exit_code == 0, result.output
+    assert "what aggregator_0 sees" in result.output
+    assert "Solution 3" in result.output
+    assert "turn 3: aggregator_0 (human)" in result.output
+    assert "incorrect" in result.output
+
+
+def test_play_errors_are_clear() -> None:
+    result = runner.invoke(app, ["play", "votng-arith-v0", "--policy", "oracle"])
+    assert result.exit_code == 2 and "Did you mean" in result.output
+    result = runner.invoke(app, ["play", "voting-math-v0", "--policy", "oracle"])
+    assert result.exit_code == 2 and "Offline alternatives" in result.output
+    result = runner.invoke(app, ["play", "voting-arith-v0", "--policy", "genius"])
+    assert result.exit_code != 0
+
+
+def test_play_code_env_on_fixture() -> None:
+    result = runner.invoke(
+        app, ["play", "single-code-v0", "--policy", "oracle", "--dataset", "fixture"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "verdict: AC" in result.output
+
+
+def test_console_script_runs() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "rolegym.cli", "play", "single-arith-v0", "--policy", "random"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert "parse error" in out.stdout

@@ -1,0 +1,126 @@
+"""The code verifier: both test protocols, each verdict, and refusal without a sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from rolegym.tasks import Task, TestCase, load_fixture
+from rolegym.verifiers import CodeVerifier, sandbox
+from rolegym.verifiers.code import outputs_match
+
+pytestmark = pytest.mark.skipif(not sandbox.bwrap_available(), reason="bubblewrap cannot run here")
+
+STDIO = Task(
+    id="sum", prompt="p", family="code", tests=(TestCase("1 2\n", "3\n"), TestCase("5 5\n", "10\n"))
+)
+CALL = Task(
+    id="add", prompt="p", family="code", meta={"fn_name": "add"},
+    tests=(TestCase("[1, 2]", "3", "call"), TestCase("[2, 2]", "4", "call")),
+)  # fmt: skip
+
+
+def _code(src: str) -> str:
+    return f"```python\n{src}\n```"
+
+
+@pytest.fixture(scope="module")
+def verifier() -> CodeVerifier:
+    return CodeVerifier()
+
+
+def test_fixture_reference_solutions_pass(verifier: CodeVerifier) -> None:
+    tasks = list(load_fixture("code"))
+    verdicts = verifier.verify_many([(t, _code(t.meta["reference_solution"])) for t in tasks])
+    assert [v.status for v in verdicts] == ["AC"] * len(tasks)
+
+
+@pytest.mark.parametrize(
+    ("task", "program", "status"),
+    [
+        (STDIO, "a, b = map(int, input().split())\nprint(a + b)", "AC"),
+        (STDIO, "print(3)", "WA"),
+        (STDIO, "raise SystemExit(3)", "RE"),
+        (STDIO, "while True:\n    pass", "TLE"),
+        (STDIO, "x = bytearray(4 * 1024**3)", "MLE"),
+        (STDIO, "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)", "OLE"),
+        (CALL, "def add(a, b):\n    return a + b", "AC"),
+        (CALL, "print('noise')\ndef add(a, b):\n    return a + b", "AC"),
+        (CALL, "def add(a, b):\n    return a - b", "WA"),
+        (CALL, "def add(a, b):\n    raise ValueError", "RE"),
+        (CALL, "def plus(a, b):\n    return a + b", "RE"),
+        (
+            CALL,
+            "class Eq:\n    def __eq__(self, o):\n        return True\n"
+            "def add(a, b):\n    return Eq()",
+            "RE",
+        ),
+        (CALL, "class I(int):\n    pass\ndef add(a, b):\n    return I(a + b)", "RE"),
+    ],
+)
+def test_verdicts(verifier: CodeVerifier, task: Task, program: str, status: str) -> None:
+    v = verifier.verify(task, _code(program))
+    assert v.status == status, v
+    assert v.correct is (status == "AC")
+
+
+def test_no_code(verifier: CodeVerifier) -> None:
+    v = verifier.verify(STDIO, "I would print the sum.")
+    assert (v.status, v.correct) == ("no_code", False)
+
+
+def test_sandbox_blocks_network_and_writes_outside_scratch() -> None:
+    prog = (
+        "import socket, os\n"
+        "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=1); print('net')\n"
+        "except OSError:\n    print('nonet')\n"
+        "try:\n    open('/etc/rolegym_owned', 'w'); print('wrote')\n"
+        "except OSError:\n    print('readonly')\n"
+        "print(os.getuid() != 0)\n"
+        "open('scratch.txt', 'w').write('ok'); print(open('scratch.txt').read())\n"
+    )
+    r = sandbox.run_python({"p.py": prog}, "p.py")
+    assert r.status == "ok", r
+    assert r.stdout.decode().split() == ["nonet", "readonly", "True", "ok"]
+
+
+def test_refuses_without_bubblewrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "bwrap_available", lambda: False)
+    v = CodeVerifier().verify(STDIO, _code("print(3)"))
+    assert v.status == "SANDBOX_ERROR" and not v.correct
+    assert "bubblewrap" in v.reason
+
+
+def test_rlimits_mode_is_opt_in_and_reported() -> None:
+    with pytest.warns(UserWarning, match="rlimits only"):
+        v = CodeVerifier(isolation="rlimits").verify(
+            STDIO, _code("a, b = map(int, input().split())\nprint(a + b)")
+        )
+    assert v.status == "AC" and v.detail["isolation"] == "rlimits"
+
+
+def test_run_all_reports_pass_fraction() -> None:
+    v = CodeVerifier(run_all=True).verify(STDIO, _code("print(3)"))
+    assert v.detail["passed"] == 1 and v.detail["pass_fraction"] == 0.5 and v.status == "WA"
+
+
+def test_memoises_identical_programs(verifier: CodeVerifier) -> None:
+    text = _code("print(3)\n# memo")
+    first = verifier.verify(STDIO, text)
+    assert verifier.verify(STDIO, text) is first
+
+
+@pytest.mark.parametrize(
+    ("got", "expected", "same"),
+    [
+        ("3\n", "3", True),
+        ("3  \n\n\n", "3\n", True),
+        ("1.0000001\n", "1.0\n", True),
+        ("1.1\n", "1.0\n", False),
+        ("3\n", "4\n", False),
+        ("10\n", "10.0000001\n", True),
+        ("a b\n", "a  b\n", True),
+        ("1\n2\n", "1\n", False),
+    ],
+)
+def test_output_comparison(got: str, expected: str, same: bool) -> None:
+    assert outputs_match(got, expected) is same
