@@ -33,7 +33,6 @@ import sys
 from collections import deque
 from typing import Any, ClassVar, Literal
 
-import numpy as np
 from gymnasium.utils import seeding
 from pettingzoo import AECEnv
 
@@ -47,6 +46,11 @@ __all__ = ["RewardMode", "WorkflowEnv"]
 
 RewardMode = Literal["team", "role"]
 Observation = dict[str, tuple[Message, ...]]
+
+
+def _mean(values: list[float]) -> float:
+    """Mean of a short list (0 for an empty one); cheaper than numpy at this size."""
+    return sum(values) / len(values) if values else 0.0
 
 
 def _role_of(agent: str) -> str:
@@ -351,15 +355,14 @@ class WorkflowEnv(AECEnv[str, Observation, str]):
         final_info = final_v.to_dict(timing=False) if final_v is not None else None
         for agent in self.agents:
             turns = [t for t in ep.turns if t.agent == agent]
-            reward = float(np.mean([t.reward for t in turns])) if turns else 0.0
+            reward = _mean([t.reward for t in turns])
             ep.returns[agent] = reward
             self.rewards[agent] = reward
             self.terminations[agent] = True
             components = {
                 "outcome": outcome,
-                "format_ok": float(np.mean([not t.info.get("parse_error") for t in turns]))
-                if turns else 0.0,
-            }  # fmt: skip
+                "format_ok": _mean([0.0 if t.info.get("parse_error") else 1.0 for t in turns]),
+            }
             if self.reward_mode == "role":
                 components["role"] = reward
             self.infos[agent] = {
@@ -395,7 +398,7 @@ class WorkflowEnv(AECEnv[str, Observation, str]):
             return 1.0 if said_correct == bool(judged) else 0.0
         if turn.role == "orchestrator":
             workers = [t.index for t in self.episode.turns if t.role == "worker"]
-            return float(np.mean([correct(i) for i in workers])) if workers else 0.0
+            return _mean([correct(i) for i in workers])
         return outcome  # aggregator, synthesizer
 
     def _transcript_text(self) -> str:

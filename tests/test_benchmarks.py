@@ -1,0 +1,27 @@
+"""The benchmark scripts run end to end (tiny settings) and write their JSON."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+BENCH = Path(__file__).parents[1] / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_env_overhead_smoke(tmp_path: Path) -> None:
+    bench = _load("env_overhead")
+    out = tmp_path / "env_overhead.json"
+    result = bench.main(bench.Config(turns=50, repeats=1, out=out))
+    saved = json.loads(out.read_text())
+    assert saved["workflows"].keys() == result["workflows"].keys()
+    assert len(saved["workflows"]) == 4
+    for row in saved["workflows"].values():
+        assert row["wrong"]["turns_per_s"] > 0 and row["oracle"]["ratio_to_peer"] > 0
