@@ -8,14 +8,18 @@ PYTHON=${PYTHON:-python3}
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
   echo "rolegym needs Python >= 3.10 (found $("$PYTHON" --version))" >&2; exit 1; }
 
-# bubblewrap isolates the untrusted programs that code environments run.
-if ! command -v bwrap >/dev/null 2>&1; then
+# bubblewrap isolates the untrusted programs that code environments run; they execute with the
+# system interpreter (/usr/bin/python3), which the unprivileged sandbox user can reach.
+missing=()
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+[ -x /usr/bin/python3 ] || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   elif command -v sudo >/dev/null 2>&1; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "warning: bubblewrap (bwrap) is missing and cannot be installed; code tests will be skipped" >&2
+    echo "warning: cannot install ${missing[*]}; code verification tests will be skipped" >&2
   fi
 fi
 
