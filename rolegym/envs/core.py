@@ -121,7 +121,10 @@ class WorkflowEnv(AECEnv[str, Observation, str]):
         self.metadata = {**type(self).metadata, "name": self.env_id}
         self.possible_agents = self._agents()
         self._roles = {a: _role_of(a) for a in self.possible_agents}
-        self._observation_space = observation_space(max_chars=16 * max_action_chars + 1_000_000)
+        # One message can hold every other agent's output (the aggregator's candidates) plus
+        # the problem statement.
+        longest = (len(self.possible_agents) + 2) * max_action_chars + 1_000_000
+        self._observation_space = observation_space(max_chars=longest)
         self._action_space = action_space(max_action_chars)
         self.np_random, self.np_random_seed = seeding.np_random(None)
         self.task: Task | None = None

@@ -4,8 +4,8 @@ The program runs under bubblewrap (``bwrap``, Debian's ``bubblewrap`` package) w
 namespace unshared (no network, its own PID namespace), a read-only view of ``/``, a fresh
 ``/tmp`` and a private scratch directory as its only writable places, all capabilities
 dropped, and as the unprivileged uid/gid 65534 (``nobody``) when the caller is root. Resource
-limits (CPU, address space, file size, open files, processes) are set with ``setrlimit``
-before ``exec``; the parent enforces a wall-clock deadline and kills the whole process
+limits (CPU, address space, file size, open files, processes) are set by util-linux's
+``prlimit`` before ``exec``; the parent enforces a wall-clock deadline and kills the whole process
 group. Standard output goes to a file the parent owns, capped by ``RLIMIT_FSIZE``.
 
 When bubblewrap cannot run, :func:`run_python` refuses with a ``sandbox_error`` result unless
@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -99,25 +98,30 @@ def sandbox_python() -> str:
     return shutil.which("python3") or "python3"
 
 
-def _drop_privileges() -> None:
-    if os.geteuid() == 0:
-        os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+def _prlimit(limits: Limits) -> list[str]:
+    """A ``prlimit`` prefix (util-linux) that sets the limits and then execs the command.
 
-
-def _limit(limits: Limits, *, drop: bool) -> None:
-    """Runs in the child between fork and exec."""
-    os.setsid()
+    Limits are applied by a helper process rather than a ``preexec_fn``, which is unsafe when
+    the caller has threads (verification runs on a thread pool).
+    """
     mb = 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * mb, limits.file_mb * mb))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if drop:
-        _drop_privileges()
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+    return [
+        "prlimit",
+        f"--cpu={limits.cpu_s}:{limits.cpu_s + 1}",
+        f"--as={limits.memory_mb * mb}",
+        f"--fsize={limits.file_mb * mb}",
+        f"--nofile={limits.open_files}",
+        f"--nproc={limits.processes}",
+        "--core=0",
+        "--",
+    ]
+
+
+def _identity() -> dict[str, object]:
+    """Popen arguments that run the child as ``nobody`` when we are root (done in C, no hooks)."""
+    if os.geteuid() == 0:
+        return {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+    return {}
 
 
 @functools.cache
@@ -128,10 +132,10 @@ def bwrap_available() -> bool:
     try:
         r = subprocess.run(
             [*_bwrap_prefix(tempfile.gettempdir(), share_scratch=False), "true"],
-            preexec_fn=_drop_privileges,
             capture_output=True,
             timeout=10,
             check=False,
+            **_identity(),  # type: ignore[arg-type]
         )
     except (OSError, subprocess.SubprocessError):
         return False
@@ -198,16 +202,16 @@ def run_python(
                 os.chown(p, NOBODY, NOBODY)
         python = sandbox_python()
         if isolation == "bwrap":
-            cmd = [*_bwrap_prefix(str(scratch)), python, "-I", "-B", main]
+            cmd = [*_prlimit(limits), *_bwrap_prefix(str(scratch)), python, "-I", "-B", main]
             cwd = None
         else:
-            cmd = [python, "-I", "-B", main]
+            cmd = [*_prlimit(limits), python, "-I", "-B", main]
             cwd = str(scratch)
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             try:
                 proc = subprocess.Popen(
                     cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=cwd,
-                    preexec_fn=functools.partial(_limit, limits, drop=True),
+                    start_new_session=True, **_identity(),  # type: ignore[arg-type]
                 )  # fmt: skip
             except OSError as e:
                 return RunResult("sandbox_error", None, b"", str(e).encode(), isolation)
@@ -225,7 +229,7 @@ def run_python(
             f.seek(max(0, err_path.stat().st_size - 4096))
             stderr = f.read()
         rc = proc.returncode
-        if isolation == "bwrap" and rc == 1 and stderr.startswith(b"bwrap:"):
+        if rc != 0 and stderr.startswith((b"bwrap:", b"prlimit:")):
             status = "sandbox_error"
         elif timed_out or rc == -signal.SIGXCPU:
             status = "timeout"
