@@ -100,7 +100,10 @@ class EnvSpec:
     def make(self, **kwargs: Any) -> AECEnv:
         """Build the environment, wrapped in PettingZoo's ``OrderEnforcingWrapper``."""
         merged = {**deepcopy(dict(self.kwargs)), **kwargs}
-        return OrderEnforcingWrapper(self.load()(**merged))
+        env = self.load()(**merged)
+        env.spec = self  # like Gymnasium's env.spec: which id (and defaults) built it
+        env.metadata = {**env.metadata, "name": self.id}
+        return OrderEnforcingWrapper(env)
 
 
 #: Every registered spec, by id.

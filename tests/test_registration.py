@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pettingzoo
 import pytest
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
@@ -121,13 +119,22 @@ def test_pprint_registry() -> None:
 
 
 def test_env_metadata_name_is_the_id() -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for env_id, spec in rolegym.registry.items():
-            if spec.entry_point.__class__ is str and env_id.count("-") >= 2:
-                env = rolegym.make(env_id)
-                assert env.unwrapped.metadata["name"] == env_id
-                assert str(env.unwrapped) == env_id
+    for env_id in rolegym.registry:
+        env = rolegym.make(env_id)
+        assert env.unwrapped.metadata["name"] == env_id == str(env.unwrapped)
+        assert env.unwrapped.spec is rolegym.spec(env_id)
+
+
+def test_custom_id_is_recorded_in_the_episode() -> None:
+    rolegym.register(
+        "voting5-arith-v0", VotingEnv, kwargs={"task": "arith", "num_voters": 5}, pettingzoo=False
+    )
+    try:
+        env = rolegym.make("voting5-arith-v0")
+        env.reset(seed=0)
+        assert env.unwrapped.episode.env_id == "voting5-arith-v0"
+    finally:
+        del rolegym.registry["voting5-arith-v0"]
 
 
 def test_hub_dataset_error_names_offline_alternatives() -> None:

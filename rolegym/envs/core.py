@@ -118,6 +118,7 @@ class WorkflowEnv(AECEnv[str, Observation, str]):
         self.reward_mode: RewardMode = reward_mode
         self.render_mode = render_mode
         self.max_action_chars = max_action_chars
+        self.spec: Any = None  # the EnvSpec, set by rolegym.make
         self.metadata = {**type(self).metadata, "name": self.env_id}
         self.possible_agents = self._agents()
         self._roles = {a: _role_of(a) for a in self.possible_agents}
@@ -134,7 +135,9 @@ class WorkflowEnv(AECEnv[str, Observation, str]):
 
     @property
     def env_id(self) -> str:
-        """The registered id this env implements, e.g. ``"voting-math-v0"``."""
+        """The id this env was made from (``make`` sets ``spec``), else its canonical id."""
+        if self.spec is not None:
+            return self.spec.id
         return f"{self.workflow}-{self.task_kind}-v{self.version}"
 
     @property
