@@ -7,11 +7,27 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["after_thinking", "boxed_all", "code_blocks", "last_boxed", "last_code_block"]
+__all__ = [
+    "FALLBACKS",
+    "after_thinking",
+    "boxed_all",
+    "code_blocks",
+    "final_answer",
+    "last_boxed",
+    "last_code_block",
+    "match_brace",
+    "unfinished_thinking",
+]
 
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[ \t]*\r?\n(.*?)```", re.DOTALL)
 PYTHON_TAGS = frozenset({"python", "py", "python3", ""})
+
+
+def unfinished_thinking(text: str) -> bool:
+    """Whether a ``<think>`` block was opened and never closed (a truncated reasoning)."""
+    opened = text.rfind("<think>")
+    return opened >= 0 and text.find("</think>", opened) < 0
 
 
 def after_thinking(text: str) -> str:
@@ -20,7 +36,7 @@ def after_thinking(text: str) -> str:
     return text if cut < 0 else text[cut + len("</think>") :]
 
 
-def _match_brace(text: str, open_at: int) -> int:
+def match_brace(text: str, open_at: int) -> int:
     r"""Index of the ``}`` matching the ``{`` at ``open_at``, or -1.
 
     Escaped braces (``\\{`` and ``\\}``) are literal and do not count.
@@ -60,7 +76,7 @@ def boxed_all(text: str) -> list[str]:
         while j < len(text) and text[j] in " \t":
             j += 1
         if j < len(text) and text[j] == "{":
-            end = _match_brace(text, j)
+            end = match_brace(text, j)
             if end < 0:
                 return found
             found.append(text[j + 1 : end])
@@ -84,3 +100,44 @@ def last_code_block(text: str, languages: frozenset[str] = PYTHON_TAGS) -> str |
     """The last closed fenced Python block (an unclosed, truncated block does not count)."""
     blocks = code_blocks(text, languages)
     return blocks[-1] if blocks else None
+
+
+_ANSWER_LINE = re.compile(
+    r"^[ \t>*_#-]*(?:final\s+)?answer[ \t*_]*[:：][ \t*_]*(.+?)[ \t*_.]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_ANSWER_SENTENCE = re.compile(
+    r"final answer is[ \t:]*\$?(.+?)\$?(?:\.\s|\.?\s*I hope|\.?$)", re.IGNORECASE | re.MULTILINE
+)
+_HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
+
+#: Fallback extractors, tried in this order when enabled and no box is found.
+FALLBACKS: dict[str, re.Pattern[str]] = {
+    "answer_line": _ANSWER_LINE,  # a line "Answer: 42" (also "Final answer:", markdown bold)
+    "final_answer_sentence": _ANSWER_SENTENCE,  # "The final answer is 42. I hope it is correct."
+    "hashes": _HASHES,  # GSM8K's "#### 42"
+}
+
+
+def final_answer(text: str, fallbacks: tuple[str, ...] = ()) -> tuple[str, str] | None:
+    r"""The final answer of a math response and how it was found.
+
+    The text after the last ``</think>`` is searched (nothing, if a ``<think>`` block is
+    left open); the last top-level ``\boxed{}`` / ``\fbox{}`` wins; otherwise the enabled
+    ``fallbacks`` (names from :data:`FALLBACKS`) are tried in order, each taking its last
+    match.
+
+    Returns:
+        ``(answer, how)`` with ``how`` one of ``"boxed"`` or a fallback name, or ``None``.
+    """
+    if unfinished_thinking(text):
+        return None
+    body = after_thinking(text)
+    boxed = last_boxed(body)
+    if boxed is not None:
+        return boxed, "boxed"
+    for name in fallbacks:
+        matches = FALLBACKS[name].findall(body)
+        if matches and matches[-1].strip():
+            return matches[-1].strip(), name
+    return None

@@ -1,123 +1,239 @@
-r"""Math answer checking: extraction plus an exact tier.
+r"""The math verifier: extraction, hard limits, an exact tier, math-verify, a cache, a deadline.
 
-Extraction: the text after the last ``</think>``, then the last top-level ``\\boxed{}`` /
-``\\fbox{}`` (matched braces). No box: ``no_answer``.
+A response is graded in tiers, cheapest first:
 
-Equivalence, exact tier: the extracted answer and the reference are normalised (dollar
-signs, ``\\left``/``\\right``, spacing commands, ``\\dfrac``/``\\tfrac``, ``\\text{}``
-wrappers, a trailing period, whitespace) and compared as strings; failing that, both are
-read as exact rationals (integers, decimals, ``a/b``, ``\\frac{a}{b}``, thousands separators
-``1,000``) and compared exactly. Nothing is ever evaluated as Python; operands longer than
-:data:`MAX_NUMBER_CHARS` digits are not read as numbers.
+1. **Extraction** (:func:`rolegym.verifiers.extract.final_answer`): the text after the last
+   ``</think>`` (nothing if a ``<think>`` is left open), then the last top-level
+   ``\boxed{}``/``\fbox{}`` by brace matching; optional fallbacks (``"answer_line"``,
+   ``"final_answer_sentence"``, ``"hashes"``), off by default. Nothing found: ``no_answer``.
+2. **Limits** (:mod:`rolegym.verifiers.math_guard`): over-long answers, deep nesting, huge
+   numbers, power towers, giant factorials and sums are ``rejected`` unparsed.
+3. **Cache**: verdicts are memoised per ``(reference, answer)`` in the process (GRPO groups
+   repeat answers).
+4. **Exact tier** (:mod:`rolegym.verifiers.math_exact`): canonical strings, exact rationals
+   with the percent rule, multiple-choice letters, equations given for values.
+5. **math-verify** (:mod:`rolegym.verifiers.math_engine`) in worker processes, each call under
+   a hard wall-clock deadline enforced by the parent (:mod:`rolegym.verifiers.workers`): an
+   overrunning worker is killed and replaced and the answer is graded ``timeout``.
+
+Model text is never evaluated as Python anywhere. The API is safe from threads, asyncio
+(``await asyncio.to_thread(v.verify_many, items)``) and many processes.
+
+Deviations from math-verify's own verdicts, each deliberate and tested (the differential test
+lists them): ``9=2`` for ``2`` is wrong (math-verify: right); ``\varnothing`` equals
+``\emptyset`` (math-verify: not equal); a letter list such as ``A,B`` never matches a choice;
+answers past the limits are wrong without parsing; only the last box counts (math-verify can
+merge nearby boxes into a set).
 """
 
 from __future__ import annotations
 
-import re
+import atexit
+import os
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
-from fractions import Fraction
+from typing import Any
 
 from rolegym.tasks.base import Task
 from rolegym.verifiers.base import Verdict, Verifier
-from rolegym.verifiers.extract import after_thinking, last_boxed
+from rolegym.verifiers.extract import FALLBACKS, final_answer
+from rolegym.verifiers.math_exact import decide, strip_invisible
+from rolegym.verifiers.math_guard import check
+from rolegym.verifiers.workers import DeadlinePool
 
-__all__ = ["MathVerifier", "normalise", "to_rational"]
+__all__ = ["MathVerifier", "shutdown"]
 
-MAX_NUMBER_CHARS = 200
-
-_STRIP_COMMANDS = re.compile(r"\\left|\\right|\\!|\\,|\\;|\\:|\\quad|\\qquad|\\displaystyle")
-_TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}")
-_FRAC = re.compile(r"^(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}$")
-_SIMPLE_FRAC = re.compile(r"^(-?)\\frac(\d)(\d)$")
-_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
-_DECIMAL = re.compile(r"^-?(\d+\.?\d*|\.\d+)$")
-_SLASH = re.compile(r"^(-?\d+)/(-?\d+)$")
+_ENGINE = "rolegym.verifiers.math_engine:judge"
+_POOLS: dict[tuple[int, float, int], DeadlinePool] = {}
+_POOLS_LOCK = threading.Lock()
 
 
-def normalise(answer: str) -> str:
-    """A canonical spelling of an answer for string comparison."""
-    s = answer.strip().replace("$", "")
-    s = _STRIP_COMMANDS.sub("", s)
-    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
-    s = _TEXT_WRAPPER.sub(r"\1", s)
-    s = "".join(s.split())
-    s = s.rstrip(".")
-    if s.startswith("{") and s.endswith("}") and s.count("{") == 1:
-        s = s[1:-1]
-    return s
+def _pool(workers: int, deadline_s: float, memory_mb: int) -> DeadlinePool:
+    """The process-wide worker pool for these settings (shared by every verifier)."""
+    key = (workers, deadline_s, memory_mb)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            pool = DeadlinePool(
+                _ENGINE, workers=workers, deadline_s=deadline_s, memory_mb=memory_mb
+            )
+            _POOLS[key] = pool
+        return pool
 
 
-def to_rational(answer: str) -> Fraction | None:
-    """Read a normalised answer as an exact rational, or ``None``."""
-    s = answer
-    if len(s) > MAX_NUMBER_CHARS:
-        return None
-    if _THOUSANDS.match(s):
-        s = s.replace(",", "")
-    if _DECIMAL.match(s):
-        return Fraction(s)
-    if m := _SLASH.match(s):
-        num, den = int(m.group(1)), int(m.group(2))
-        return Fraction(num, den) if den else None
-    if m := _FRAC.match(s) or _SIMPLE_FRAC.match(s):
-        sign = -1 if m.group(1) else 1
-        num, den = int(m.group(2)), int(m.group(3))
-        return sign * Fraction(num, den) if den else None
-    return None
+def shutdown() -> None:
+    """Stop every math-verify worker process of this process (also done at exit)."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.close()
+
+
+atexit.register(shutdown)
+
+
+class _Cache:
+    """A thread-safe LRU map, shared by all verifiers of the process."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[tuple[Any, ...], Verdict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Verdict | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: Verdict) -> None:
+        with self._lock:
+            self._data[key] = value
+            if len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+_CACHE = _Cache(200_000)
 
 
 class MathVerifier(Verifier):
-    r"""Grades math answers in ``\\boxed{}`` against a reference answer (exact tier)."""
+    r"""Grades math responses against a reference answer (see the module docstring).
+
+    Args:
+        fallbacks: Extraction fallbacks to enable, in order (names of
+            :data:`rolegym.verifiers.extract.FALLBACKS`); none by default, so only ``\boxed{}``
+            counts, as the environments ask.
+        engine: ``"math-verify"`` (default) or ``"exact"`` (the exact tier alone; what it
+            cannot decide is graded ``unresolved``, incorrect).
+        deadline_s: Wall-clock budget of one math-verify call.
+        workers: math-verify worker processes (default: up to 2, at most the CPU count).
+        memory_mb: Address-space limit of each worker.
+        cache: Memoise verdicts (process-wide).
+    """
 
     family = "math"
 
-    def extract(self, response: str) -> str | None:
-        """The last top-level box after any ``</think>``."""
-        return last_boxed(after_thinking(response))
+    def __init__(
+        self,
+        *,
+        fallbacks: Sequence[str] = (),
+        engine: str = "math-verify",
+        deadline_s: float = 3.0,
+        workers: int | None = None,
+        memory_mb: int = 2048,
+        cache: bool = True,
+    ) -> None:
+        unknown = [f for f in fallbacks if f not in FALLBACKS]
+        if unknown:
+            raise ValueError(f"unknown fallbacks {unknown}; choose from {sorted(FALLBACKS)}")
+        if engine not in ("math-verify", "exact"):
+            raise ValueError(f"engine must be 'math-verify' or 'exact', got {engine!r}")
+        if deadline_s <= 0:
+            raise ValueError("deadline_s must be positive")
+        self.fallbacks = tuple(fallbacks)
+        self.engine = engine
+        self.deadline_s = deadline_s
+        self.workers = workers or max(1, min(2, os.cpu_count() or 1))
+        self.memory_mb = memory_mb
+        self.cache = cache
 
-    def _grade(self, task: Task, response: str) -> Verdict:
-        start = time.perf_counter()
-        answer = self.extract(response)
-        if answer is None:
-            return Verdict(
-                False,
-                "no_answer",
-                None,
-                "no \\boxed{} answer",
-                elapsed_s=time.perf_counter() - start,
-            )
-        ref = normalise(task.answer or "")
-        got = normalise(answer)
-        if got == ref:
-            return Verdict(
-                True,
-                "correct",
-                answer,
-                "equal after normalisation",
-                {"tier": "string", "parsed": got, "reference": ref},
-                time.perf_counter() - start,
-            )
-        ref_q, got_q = to_rational(ref), to_rational(got)
-        if ref_q is not None and got_q is not None:
-            ok = ref_q == got_q
-            return Verdict(
-                ok,
-                "correct" if ok else "incorrect",
-                answer,
-                "equal as rationals" if ok else "different rationals",
-                {"tier": "rational", "parsed": str(got_q), "reference": str(ref_q)},
-                time.perf_counter() - start,
-            )
-        return Verdict(
-            False,
-            "incorrect",
-            answer,
-            "not equal after normalisation",
-            {"tier": "string", "parsed": got, "reference": ref},
-            time.perf_counter() - start,
-        )
+    def warm(self) -> None:
+        """Start the math-verify worker processes now (they otherwise start on first use)."""
+        if self.engine == "math-verify":
+            _pool(self.workers, self.deadline_s, self.memory_mb).warm()
+
+    def extract(self, response: str) -> str | None:
+        """The answer that would be graded (see :func:`~rolegym.verifiers.extract.final_answer`)."""
+        found = final_answer(response, self.fallbacks)
+        return found[0] if found else None
+
+    def _key(self, reference: str, answer: str) -> tuple[str, ...]:
+        return (self.engine, reference, answer)
 
     def verify_many(self, items: Sequence[tuple[Task, str]]) -> list[Verdict]:
-        """Grade each ``(task, response)`` pair."""
-        return [self._grade(task, response) for task, response in items]
+        """Grade the pairs; what needs math-verify goes to the worker pool in one batch."""
+        start = time.perf_counter()
+        verdicts: list[Verdict | None] = [None] * len(items)
+        deferred: dict[tuple[str, ...], tuple[str, list[int], dict[str, Any]]] = {}
+        for i, (task, response) in enumerate(items):
+            reference = str(task.answer)
+            found = final_answer(response, self.fallbacks)
+            if found is None:
+                verdicts[i] = Verdict(False, "no_answer", None, "no final answer found")
+                continue
+            answer, how = strip_invisible(found[0]), found[1]
+            key = self._key(reference, answer)
+            if key in deferred:
+                deferred[key][1].append(i)
+                continue
+            hit = _CACHE.get(key) if self.cache else None
+            if hit is not None:
+                verdicts[i] = hit
+                continue
+            verdict = self._fast(reference, answer, how)
+            if isinstance(verdict, Verdict):
+                verdicts[i] = verdict
+                if self.cache:
+                    _CACHE.put(key, verdict)
+            else:
+                deferred[key] = (verdict[0], [i], verdict[1])
+        if deferred:
+            self._run_engine(deferred, verdicts)
+        elapsed = time.perf_counter() - start
+        per_item = elapsed / max(1, len(items))
+        return [
+            Verdict(v.correct, v.status, v.answer, v.reason, v.detail, per_item)  # type: ignore[union-attr]
+            for v in verdicts
+        ]
+
+    def _fast(self, reference: str, answer: str, how: str) -> Verdict | tuple[str, dict[str, Any]]:
+        """A verdict from the cheap tiers, or what to send to math-verify."""
+        limit = check(answer)
+        if limit is not None:
+            return Verdict(
+                False, "rejected", answer, limit, {"tier": "limits", "extracted_by": how}
+            )
+        exact = decide(reference, answer)
+        detail: dict[str, Any] = {"tier": exact.tier, "extracted_by": how, **exact.detail}
+        if exact.correct is not None:
+            status = "correct" if exact.correct else "incorrect"
+            return Verdict(
+                exact.correct, status, answer, f"decided by the {exact.tier} rule", detail
+            )
+        if self.engine == "exact":
+            return Verdict(False, "unresolved", answer, "the exact tier could not decide", detail)
+        return exact.answer, detail
+
+    def _run_engine(
+        self,
+        deferred: dict[tuple[str, ...], tuple[str, list[int], dict[str, Any]]],
+        verdicts: list[Verdict | None],
+    ) -> None:
+        keys = list(deferred)
+        payloads = [{"gold": key[1], "answer": deferred[key][0]} for key in keys]
+        results = _pool(self.workers, self.deadline_s, self.memory_mb).run_many(payloads)
+        for key, result in zip(keys, results, strict=True):
+            _, indices, detail = deferred[key]
+            detail = {**detail, "tier": "math-verify"}
+            answer = key[2]
+            if result.status == "timeout":
+                late = f"math-verify ran past the {self.deadline_s:g} s deadline"
+                verdict = Verdict(False, "timeout", answer, late, detail)
+            elif result.status == "error":
+                verdict = Verdict(False, "engine_error", answer, str(result.value), detail)
+            else:
+                out = result.value
+                detail.update(parsed=out["parsed"], reference=out["reference"])
+                reason = {
+                    "bad_reference": "math-verify cannot parse the reference; skip this task",
+                    "unparsable": "math-verify cannot parse the answer",
+                }.get(out["status"], "decided by math-verify")
+                verdict = Verdict(out["correct"], out["status"], answer, reason, detail)
+            for i in indices:
+                verdicts[i] = verdict
+            if self.cache and verdict.status != "engine_error":
+                _CACHE.put(key, verdict)

@@ -1,0 +1,193 @@
+r"""The exact tier of the math verifier: canonical strings, exact numbers, letters, equations.
+
+It decides most answers in microseconds and hands the rest to math-verify. Its rules, each a
+documented policy:
+
+- **Canonical strings.** Both sides are canonicalised (invisible control and format
+  characters dropped, Unicode NFKC, other decimal digits to ASCII, no ``$``,
+  ``\left``/``\right``, spacing commands or ``\displaystyle``; ``\dfrac`` and ``\tfrac``
+  to ``\frac``; ``\text{...}``-style wrappers unwrapped; degree marks dropped;
+  ``\varnothing`` to ``\emptyset``; no whitespace; no trailing period). Equal canonical
+  strings are equal answers.
+- **Numbers.** Integers, decimals, ``a/b``, ``\frac{a}{b}``, ``\frac ab``, thousands
+  separators (``1,000``; a parenthesised ``(1,000)`` is a tuple) and a trailing percent sign
+  are read as exact rationals. **Percent rule**: ``x\%`` stands for both ``x`` and ``x/100``,
+  so ``50\%`` equals ``50`` and ``0.5``, in either direction; ``50`` never equals ``0.5``.
+  Two numbers whose values are exactly representable as decimals are compared exactly
+  (``3.0000001`` is not ``3``). A decimal against a fraction without a finite decimal
+  expansion (``0.333333`` against ``\frac13``) goes to math-verify, which rounds to 6 places.
+- **Multiple choice.** A reference that is a single capital letter A-J is a choice label; the
+  answer must be one letter (``C``, ``(C)``, ``\text{(C)}``, ``c``), so letter spam
+  (``A,B,C,D``) is wrong.
+- **Equation for a value.** When the reference has no ``=`` and the answer does, the answer
+  counts only if its left side is a variable name (``x = 2`` for ``2``); its right side is
+  then compared. ``9 = 2`` for ``2`` is wrong (math-verify accepts it: a false positive).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from fractions import Fraction
+
+__all__ = ["Exact", "canonical", "decide", "read_number", "strip_invisible"]
+
+_STRIP = re.compile(
+    r"\\left(?![a-zA-Z])|\\right(?![a-zA-Z])|\\displaystyle|\\[!,;:]|\\q?quad(?![a-zA-Z])"
+)
+_WRAPPER = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
+_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°")
+_INT = r"\d+"
+_FRAC = re.compile(r"^\\frac\{(-?\d+)\}\{(-?\d+)\}$|^\\frac(\d)(\d)$")
+_SLASH = re.compile(r"^(-?\d+)/(-?\d+)$")
+_DECIMAL = re.compile(r"^(\d+\.?\d*|\.\d+)$")
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+_LETTER = re.compile(r"^\(?([A-Ja-j])\)?\.?$")
+_NAME = re.compile(r"^(?:[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?|\\[A-Za-z]+|[A-Za-z]\([A-Za-z]\))$")
+_MAX_NUMBER_CHARS = 200
+
+
+def strip_invisible(text: str) -> str:
+    """Drop control and format characters (NUL, zero-width spaces, bidi overrides)."""
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs"))
+
+
+def _ascii_digits(text: str) -> str:
+    return "".join(
+        str(unicodedata.digit(c)) if not c.isascii() and c.isdigit() else c for c in text
+    )
+
+
+def canonical(answer: str) -> str:
+    """A canonical spelling of an answer for string comparison (see the module docstring)."""
+    s = _ascii_digits(unicodedata.normalize("NFKC", strip_invisible(answer)))
+    s = s.replace("$", "").replace("\\varnothing", "\\emptyset").replace("\\%", "%")
+    s = _STRIP.sub("", s)
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    s = _WRAPPER.sub(r"\1", s)
+    s = _DEGREES.sub("", s)
+    s = "".join(s.split()).rstrip(".")
+    while s.startswith("{") and s.endswith("}") and _balanced(s[1:-1]):
+        s = s[1:-1]
+    return s
+
+
+def _balanced(s: str) -> bool:
+    depth = 0
+    for c in s:
+        depth += c == "{"
+        depth -= c == "}"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+@dataclass(frozen=True)
+class Number:
+    """An exact number read from an answer."""
+
+    value: Fraction
+    decimal: bool  # written with a decimal point
+    percent: bool  # written with a trailing percent sign
+
+    def readings(self) -> set[Fraction]:
+        """The values it may stand for (a percentage stands for ``x`` and ``x/100``)."""
+        return {self.value, self.value / 100} if self.percent else {self.value}
+
+
+def read_number(text: str) -> Number | None:
+    """Read a canonical answer as an exact :class:`Number`, or ``None``."""
+    s = text
+    if len(s) > _MAX_NUMBER_CHARS:
+        return None
+    percent = s.endswith("%")
+    s = s.removesuffix("%")
+    sign = 1
+    if s.startswith("-"):
+        sign, s = -1, s[1:]
+    elif s.startswith("+"):
+        s = s[1:]
+    if _THOUSANDS.match(s):
+        s = s.replace(",", "")
+    if _DECIMAL.match(s):
+        return Number(sign * Fraction(s), "." in s, percent)
+    m = _SLASH.match(s) or _FRAC.match(s)
+    if m:
+        num, den = (g for g in m.groups() if g is not None)
+        if int(den) == 0:
+            return None
+        return Number(sign * Fraction(int(num), int(den)), False, percent)
+    return None
+
+
+def _terminating(q: Fraction) -> bool:
+    d = q.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def _top_level_equals(text: str) -> int:
+    depth = 0
+    for i, c in enumerate(text):
+        if c in "{([":
+            depth += 1
+        elif c in "})]":
+            depth -= 1
+        elif c == "=" and depth == 0 and text[i - 1 : i] not in ("<", ">", "!", "\\"):
+            return i
+    return -1
+
+
+@dataclass(frozen=True)
+class Exact:
+    """What the exact tier concluded.
+
+    Attributes:
+        correct: The decision, or ``None`` to defer to math-verify.
+        tier: Which rule decided (``"string"``, ``"number"``, ``"choice"``, ``"equation"``).
+        answer: The answer to hand to math-verify when deferring (an equation's right side).
+        detail: Parsed forms, for the verdict.
+    """
+
+    correct: bool | None
+    tier: str
+    answer: str
+    detail: dict[str, str]
+
+
+def decide(reference: str, answer: str) -> Exact:
+    """Apply the exact tier's rules to ``answer`` against ``reference``."""
+    ref, ans = canonical(reference), canonical(answer)
+    detail = {"parsed": ans, "reference": ref}
+    if ref == ans:
+        return Exact(True, "string", answer, detail)
+    if len(ref) == 1 and "A" <= ref <= "J":
+        m = _LETTER.match(ans)
+        return Exact(bool(m) and m.group(1).upper() == ref, "choice", answer, detail)
+    engine_answer = answer
+    eq = _top_level_equals(ans)
+    if eq >= 0 and _top_level_equals(ref) < 0:
+        lhs, rhs = ans[:eq], ans[eq + 1 :]
+        if not _NAME.match(lhs):
+            return Exact(False, "equation", answer, detail)
+        raw_eq = _top_level_equals(answer)
+        engine_answer = answer[raw_eq + 1 :] if raw_eq >= 0 else rhs
+        ans = rhs
+        detail = {"parsed": ans, "reference": ref}
+        if ans == ref:
+            return Exact(True, "equation", engine_answer, detail)
+    n_ref, n_ans = read_number(ref), read_number(ans)
+    if n_ref is None or n_ans is None:
+        return Exact(None, "engine", engine_answer, detail)
+    detail = {"parsed": str(n_ans.value), "reference": str(n_ref.value)}
+    if n_ref.readings() & n_ans.readings():
+        return Exact(True, "number", engine_answer, detail)
+    mixed = (n_ref.decimal or n_ans.decimal) and not all(
+        _terminating(q) for q in n_ref.readings() | n_ans.readings()
+    )
+    if mixed:
+        return Exact(None, "engine", engine_answer, detail)
+    return Exact(False, "number", engine_answer, detail)
