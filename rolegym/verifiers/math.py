@@ -19,11 +19,17 @@ A response is graded in tiers, cheapest first:
 Model text is never evaluated as Python anywhere. The API is safe from threads, asyncio
 (``await asyncio.to_thread(v.verify_many, items)``) and many processes.
 
-Deviations from math-verify's own verdicts, each deliberate and tested (the differential test
-lists them): ``9=2`` for ``2`` is wrong (math-verify: right); ``\varnothing`` equals
-``\emptyset`` (math-verify: not equal); a letter list such as ``A,B`` never matches a choice;
-answers past the limits are wrong without parsing; only the last box counts (math-verify can
-merge nearby boxes into a set).
+Deviations from math-verify's verdicts (as TRL's accuracy reward runs it), each deliberate and
+checked by the differential test in ``tests/verifiers/test_math_corpus.py``:
+
+- ``9=2`` (or ``2=2``) for ``2`` is wrong: an equation counts for a value only when its left
+  side is a variable (math-verify takes the right side whatever the left);
+- only the text after ``</think>`` is graded, and an unfinished ``<think>`` has no answer;
+- the last box wins (math-verify merges nearby boxes into a set); ``\fbox`` counts too;
+- ``\varnothing`` equals ``\emptyset``; ``30°`` equals ``30``; full-width and other
+  Unicode decimal digits are digits; ``\frac ab`` shorthand is read;
+- a choice letter may carry parentheses and a period (``(C).``);
+- answers past the limits are wrong without being parsed.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from rolegym.verifiers.math_exact import decide, strip_invisible
 from rolegym.verifiers.math_guard import check
 from rolegym.verifiers.workers import DeadlinePool
 
-__all__ = ["MathVerifier", "shutdown"]
+__all__ = ["MathVerifier", "clear_cache", "shutdown"]
 
 _ENGINE = "rolegym.verifiers.math_engine:judge"
 _POOLS: dict[tuple[int, float, int], DeadlinePool] = {}
@@ -61,6 +67,11 @@ def _pool(workers: int, deadline_s: float, memory_mb: int) -> DeadlinePool:
             )
             _POOLS[key] = pool
         return pool
+
+
+def clear_cache() -> None:
+    """Forget every memoised verdict (for benchmarks that must start cold)."""
+    _CACHE.clear()
 
 
 def shutdown() -> None:
@@ -89,6 +100,10 @@ class _Cache:
             if value is not None:
                 self._data.move_to_end(key)
             return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
 
     def put(self, key: tuple[Any, ...], value: Verdict) -> None:
         with self._lock:

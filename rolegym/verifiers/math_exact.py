@@ -4,7 +4,7 @@ It decides most answers in microseconds and hands the rest to math-verify. Its r
 documented policy:
 
 - **Canonical strings.** Both sides are canonicalised (invisible control and format
-  characters dropped, Unicode NFKC, other decimal digits to ASCII, no ``$``,
+  characters dropped, Unicode NFKC, other decimal digits to ASCII, no ``$`` or ``\$``,
   ``\left``/``\right``, spacing commands or ``\displaystyle``; ``\dfrac`` and ``\tfrac``
   to ``\frac``; ``\text{...}``-style wrappers unwrapped; degree marks dropped;
   ``\varnothing`` to ``\emptyset``; no whitespace; no trailing period). Equal canonical
@@ -62,7 +62,8 @@ def _ascii_digits(text: str) -> str:
 def canonical(answer: str) -> str:
     """A canonical spelling of an answer for string comparison (see the module docstring)."""
     s = _ascii_digits(unicodedata.normalize("NFKC", strip_invisible(answer)))
-    s = s.replace("$", "").replace("\\varnothing", "\\emptyset").replace("\\%", "%")
+    s = s.replace("\\$", "").replace("$", "")  # currency signs, then math delimiters
+    s = s.replace("\\varnothing", "\\emptyset").replace("\\%", "%")
     s = _STRIP.sub("", s)
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     s = _WRAPPER.sub(r"\1", s)

@@ -77,7 +77,7 @@ def _math_verify_verdicts() -> list[bool | None]:
     pred_config = [
         LatexExtractionConfig(
             normalization_config=NormalizationConfig(
-                nits=False, malformed_operators=False, basic_latex=True, equations=True,
+                nits=False, malformed_operators=False, basic_latex=True,
                 boxed="all", units=True,
             ),
             boxed_match_priority=0,
