@@ -8,7 +8,8 @@ answer (half the time spelled exactly as the reference, otherwise another correc
 wrong answer, or text with no box, so answers repeat inside a group as they do in practice.
 The peer is math-verify used the way TRL's accuracy reward uses it (gold parsed with the
 defaults, prediction with LaTeX extraction, boxed first), one call after another in the main
-thread with its own signal timeouts. rolegym runs with one worker process ("single") and with a pool of two.
+thread with its own signal timeouts. rolegym runs with one worker process ("single") and
+with a pool of two.
 
 Also measured: accuracy of both on the golden corpus of ``tests/verifiers/math_corpus.py``
 and on the stream (whose labels are known by construction), and the worst-case latency of
