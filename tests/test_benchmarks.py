@@ -27,3 +27,13 @@ def test_env_overhead_smoke(tmp_path: Path) -> None:
     assert len(saved["workflows"]) == 4
     for row in saved["workflows"].values():
         assert row["wrong"]["turns_per_s"] > 0 and row["oracle"]["ratio_to_peer"] > 0
+
+
+def test_math_verifier_smoke(tmp_path: Path) -> None:
+    bench = _load("math_verifier")
+    out = tmp_path / "math_verifier.json"
+    bench.main(bench.Config(tasks=4, out=out, hostile=False))
+    saved = json.loads(out.read_text())
+    assert saved["verifications"] == 32
+    assert saved["corpus_accuracy"]["rolegym"] == 1.0
+    assert saved["rolegym_pool"]["stream_accuracy"] == 1.0
