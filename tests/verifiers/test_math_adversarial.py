@@ -47,6 +47,7 @@ def _hostile(marker: Path) -> list[tuple[str, str, bool]]:
         ("\\boxed{(10^{100})!}", "2", False),
         ("\\boxed{\\sum_{k=1}^{10^{100}} k}", "2", False),
         ("\\boxed{\\prod_{k=1}^{10^{6}} k}", "2", False),
+        ("\\boxed{\\int_0^{10^{100}} x\\,dx}", "2", False),
         (f"\\boxed{{{inject}}}", "0", False),
         (f'Answer: exec("{inject}")', "0", False),
         (f"\\boxed{{\\text{{{inject}}}}}", "0", False),
