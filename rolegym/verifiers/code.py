@@ -1,79 +1,88 @@
 """Code answer checking: run the last fenced Python block against the task's tests.
 
+The untrusted program only produces data; this trusted parent decides. Each program runs in
+one sandbox (:mod:`rolegym.verifiers.sandbox`) with the trusted runner
+(:mod:`rolegym.verifiers.runner`), which forks the started interpreter once per test, so a
+program costs one sandbox start however many tests it has. Expected outputs never enter the
+sandbox.
+
 Two test protocols:
 
-- ``stdio``: the program reads the test's input on standard input; its standard output is
-  compared with the expected output in the parent. Rule: both are split into lines and
-  trailing blank lines are ignored; the line counts must agree, and each pair of lines must
-  have the same whitespace-separated tokens, where two tokens that both read as floats (and
-  are not both integers) match within an absolute or relative tolerance of 1e-6.
-- ``call``: a small driver inside the sandbox executes the program, calls the task's
-  ``fn_name`` with each test's arguments and writes each result as JSON. Only exact builtin
-  types cross back (``int``, ``float``, ``str``, ``bool``, ``None``, ``list``/``tuple``,
-  ``dict`` with string keys); anything else is a wrong answer. Expected outputs never enter
-  the sandbox: the parent compares.
+- ``stdio``: the test's input is fed on standard input; standard output is compared here.
+  Rule: both are split into lines and trailing blank lines are ignored; the line counts must
+  agree, and each pair of lines must have the same whitespace-separated tokens, where two
+  tokens that both read as floats (and are not both integers) match within an absolute or
+  relative tolerance of 1e-6.
+- ``call``: the runner calls the task's ``fn_name`` with each test's arguments and returns
+  each result as JSON of exact builtin types only (``int``, ``float``, ``str``, ``bool``,
+  ``None``, ``list``/``tuple``, ``dict`` with string keys); anything else, an always-equal
+  object or an ``int`` subclass included, is a runtime error. Results are compared here.
 
 Verdicts: ``AC``, ``WA``, ``TLE``, ``MLE``, ``OLE``, ``RE``, ``SANDBOX_ERROR`` (an
-infrastructure failure, never a pass) and ``no_code``. By default grading stops at the first
+infrastructure failure, never a pass) and ``no_code``. By default the run stops at the first
 failing test (the 0/1 reward); ``run_all=True`` runs every test and reports the pass fraction.
+Identical (task, program) pairs are graded once (GRPO groups repeat programs); verification
+of many responses runs on a bounded thread pool, which is also the back-pressure: at most
+``max_workers`` sandboxes exist at once, each within its memory limit.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
 from typing import Any
 
 from rolegym.tasks.base import Task, TestCase
+from rolegym.verifiers import sandbox
 from rolegym.verifiers.base import Verdict, Verifier
 from rolegym.verifiers.extract import after_thinking, last_code_block
-from rolegym.verifiers.sandbox import Isolation, Limits, RunResult, run_python
+from rolegym.verifiers.sandbox import Isolation, Limits
+from rolegym.verifiers.zygote import ZygotePool
 
-__all__ = ["CodeVerifier", "outputs_match"]
+__all__ = ["CodeVerifier", "outputs_match", "shutdown", "values_equal"]
 
-_STATUS_TO_VERDICT = {
+_RUNNER = resources.files("rolegym.verifiers").joinpath("runner.py").read_text("utf-8")
+_STATUS = {
     "timeout": "TLE",
     "memory": "MLE",
     "output_limit": "OLE",
     "error": "RE",
+    "killed": "RE",
     "sandbox_error": "SANDBOX_ERROR",
 }
 
-_DRIVER = r"""
-import json, sys
-_EXACT = (int, float, str, bool, type(None))
-def _plain(x, depth=0):
-    if depth > 100:
-        raise TypeError("too deep")
-    t = type(x)
-    if t in _EXACT:
-        return x
-    if t in (list, tuple):
-        return [_plain(v, depth + 1) for v in x]
-    if t is dict and all(type(k) is str for k in x):
-        return {k: _plain(v, depth + 1) for k, v in x.items()}
-    raise TypeError("result of type %s is not a plain builtin value" % t.__name__)
-_calls = json.loads(sys.stdin.read())
-_out = sys.stdout
-sys.stdout = sys.stderr  # the program's prints must not mix with results
-_ns = {"__name__": "solution"}
-exec(compile(open("solution.py", encoding="utf-8").read(), "solution.py", "exec"), _ns)
-_fn = _ns.get(__FN__)
-if not callable(_fn):
-    raise SystemExit("no function " + __FN__)
-for _args in _calls:
-    try:
-        _line = json.dumps({"ok": _plain(_fn(*_args))}, allow_nan=True)
-    except Exception as _e:
-        _line = json.dumps({"error": type(_e).__name__})
-    _out.write(_line + "\n")
-    _out.flush()
-"""
+
+_POOLS: dict[tuple[Limits, int], ZygotePool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(limits: Limits, size: int) -> ZygotePool:
+    """The process-wide pool of warm sandboxes for these limits."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get((limits, size))
+        if pool is None:
+            pool = _POOLS[(limits, size)] = ZygotePool(limits, size)
+        return pool
+
+
+def shutdown() -> None:
+    """Stop every warm sandbox of this process (also done at exit)."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.close()
+
+
+atexit.register(shutdown)
 
 
 def _floaty(token: str) -> float | None:
@@ -104,16 +113,17 @@ def outputs_match(got: str, expected: str) -> bool:
     g, e = lines(got), lines(expected)
     if len(g) != len(e):
         return False
-    for gl, el in zip(g, e, strict=False):
+    for gl, el in zip(g, e, strict=True):
         if gl == el:
             continue
         gt, et = gl.split(), el.split()
-        if len(gt) != len(et) or not all(_tokens_match(x, y) for x, y in zip(gt, et, strict=False)):
+        if len(gt) != len(et) or not all(_tokens_match(x, y) for x, y in zip(gt, et, strict=True)):
             return False
     return True
 
 
-def _values_equal(got: Any, expected: Any) -> bool:
+def values_equal(got: Any, expected: Any) -> bool:
+    """Compare decoded JSON values: exact types, floats within 1e-6."""
     if isinstance(expected, float) or isinstance(got, float):
         if isinstance(got, bool) or isinstance(expected, bool):
             return got is expected
@@ -121,10 +131,10 @@ def _values_equal(got: Any, expected: Any) -> bool:
             return math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-6)
         return False
     if isinstance(expected, list) and isinstance(got, list):
-        return len(got) == len(expected) and all(map(_values_equal, got, expected))
+        return len(got) == len(expected) and all(map(values_equal, got, expected))
     if isinstance(expected, dict) and isinstance(got, dict):
         return got.keys() == expected.keys() and all(
-            _values_equal(got[k], expected[k]) for k in expected
+            values_equal(got[k], expected[k]) for k in expected
         )
     return type(got) is type(expected) and got == expected
 
@@ -134,11 +144,14 @@ class CodeVerifier(Verifier):
 
     Args:
         isolation: ``"bwrap"`` (default) or the weaker ``"rlimits"``, which must be asked for.
-        limits: Per-test resource limits (3 s wall per test by default, as the paper).
+        timeout_s: Wall-clock budget of one test (3 s, as the paper).
+        limits: Other sandbox limits (the wall deadline of a run is derived from the tests).
         run_all: Run every test and report the pass fraction instead of stopping at the
             first failure.
-        max_workers: Threads grading different responses at once (default: CPU count).
-        cache_size: How many (program, task) verdicts to memoise (GRPO groups repeat).
+        max_workers: Sandboxes at once when grading many responses (default: CPU count).
+        cache_size: How many (task, program) verdicts to memoise.
+        warm: Reuse warm sandboxes (:mod:`rolegym.verifiers.zygote`) instead of starting one
+            per program.
     """
 
     family = "code"
@@ -147,12 +160,16 @@ class CodeVerifier(Verifier):
         self,
         *,
         isolation: Isolation = "bwrap",
+        timeout_s: float = 3.0,
         limits: Limits | None = None,
         run_all: bool = False,
         max_workers: int | None = None,
         cache_size: int = 4096,
+        warm: bool = True,
     ) -> None:
         self.isolation = isolation
+        self.warm = warm
+        self.timeout_s = timeout_s
         self.limits = limits or Limits()
         self.run_all = run_all
         self.max_workers = max_workers or os.cpu_count() or 1
@@ -168,88 +185,109 @@ class CodeVerifier(Verifier):
         """The last closed fenced Python block after any ``</think>``."""
         return last_code_block(after_thinking(response))
 
-    def _run_stdio(self, program: str, test: TestCase) -> tuple[str, str]:
-        r = run_python(
-            {"solution.py": program},
-            "solution.py",
-            test.input.encode("utf-8"),
-            limits=self.limits,
-            isolation=self.isolation,
-        )
-        if r.status != "ok":
-            return _STATUS_TO_VERDICT[r.status], _tail(r)
-        got = r.stdout.decode("utf-8", errors="replace")
-        return ("AC", "") if outputs_match(got, test.output) else ("WA", "output differs")
+    def _limits(self, n_tests: int) -> Limits:
+        wall = 2.0 + n_tests * (self.timeout_s + 0.25)
+        cpu = max(self.limits.cpu_s, math.ceil(self.timeout_s) + 1)
+        return Limits(**{**self.limits.__dict__, "wall_s": wall, "cpu_s": cpu})
 
-    def _run_calls(self, program: str, fn: str, tests: Sequence[TestCase]) -> list[tuple[str, str]]:
-        calls = [json.loads(t.input) for t in tests]
-        limits = Limits(**{**self.limits.__dict__, "wall_s": self.limits.wall_s * len(tests)})
-        r = run_python(
-            {"solution.py": program, "driver.py": _DRIVER.replace("__FN__", repr(fn))},
-            "driver.py",
-            json.dumps(calls).encode(),
-            limits=limits,
-            isolation=self.isolation,
-        )
-        lines = r.stdout.decode("utf-8", errors="replace").splitlines()
-        results: list[tuple[str, str]] = []
-        for k, test in enumerate(tests):
-            if k >= len(lines):
-                status = _STATUS_TO_VERDICT.get(r.status, "RE")
-                results.append((status, _tail(r)))
-                if not self.run_all:
-                    break
-                continue
-            try:
-                got = json.loads(lines[k])
-            except json.JSONDecodeError:
-                results.append(("RE", "malformed result line"))
-                continue
-            if not isinstance(got, dict) or "ok" not in got:
-                results.append(
-                    ("RE", str(got.get("error", "error")) if isinstance(got, dict) else "error")
-                )
-            elif _values_equal(got["ok"], json.loads(test.output)):
-                results.append(("AC", ""))
-            else:
-                results.append(("WA", "return value differs"))
-            if results[-1][0] != "AC" and not self.run_all:
-                break
-        return results
+    def _run(self, program: str, spec: dict[str, Any], judge: Any) -> tuple[list[str], str]:
+        """Run the runner over ``spec``; ``judge(i, record)`` gives each test's verdict."""
+        statuses: list[str] = []
+        n_tests = len(spec.get("inputs", spec.get("calls", [])))
+        limits = self._limits(n_tests)
+
+        def on_record(record: dict[str, Any]) -> bool:
+            statuses.append(judge(len(statuses), record))
+            return statuses[-1] == "AC" or self.run_all
+
+        if self.warm and self.isolation == "bwrap" and sandbox.bwrap_available():
+            outcome, _ = _pool(self.limits, self.max_workers).run(
+                program, spec, limits.wall_s, on_record
+            )
+            if outcome == "timeout" and (not statuses or statuses[-1] == "AC"):
+                statuses.append("TLE")
+            elif outcome == "died" and (not statuses or statuses[-1] == "AC"):
+                statuses.append("RE")  # the program took its runner down
+            return statuses or ["RE"], ""
+
+        def on_output(data: bytes) -> bool:
+            lines = data.decode("utf-8", "replace").split("\n")[:-1]
+            while len(statuses) < len(lines):
+                try:
+                    record = json.loads(lines[len(statuses)])
+                except ValueError:
+                    record = {"error": "malformed result"}
+                if not isinstance(record, dict):
+                    record = {"error": "malformed result"}
+                if not on_record(record):
+                    return False
+            return True
+
+        files = {"solution.py": program, "runner.py": _RUNNER}
+        result = sandbox.run_python(files, "runner.py", json.dumps(spec).encode(), limits=limits,
+                                    isolation=self.isolation, on_output=on_output)  # fmt: skip
+        if result.status not in ("ok", "stopped") or not statuses:
+            on_output(result.stdout)
+        if result.status == "sandbox_error":
+            return ["SANDBOX_ERROR"], result.stderr.decode("utf-8", "replace")[-200:]
+        if result.status in ("timeout", "memory", "output_limit") and (
+            not statuses or statuses[-1] == "AC"
+        ):
+            statuses.append(_STATUS[result.status])
+        if not statuses:
+            return ["RE"], result.stderr.decode("utf-8", "replace").strip()[-200:]
+        return statuses, ""
+
+    def _stdio(self, program: str, tests: Sequence[TestCase]) -> tuple[list[str], str]:
+        def judge(i: int, record: dict[str, Any]) -> str:
+            if "compile_error" in record:
+                return "RE"
+            if record.get("status") != "ok":
+                return _STATUS.get(record.get("status", "error"), "RE")
+            return "AC" if outputs_match(record["out"], tests[i].output) else "WA"
+
+        spec = {"mode": "stdio", "inputs": [t.input for t in tests], "timeout": self.timeout_s,
+                "output_limit": self.limits.output_mb * 1024 * 1024}  # fmt: skip
+        return self._run(program, spec, judge)
+
+    def _calls(self, program: str, fn: str, tests: Sequence[TestCase]) -> tuple[list[str], str]:
+        def judge(i: int, record: dict[str, Any]) -> str:
+            if "compile_error" in record or "error" in record:
+                return "RE"
+            if "ok" not in record:
+                return _STATUS.get(record.get("status", "error"), "RE")
+            return "AC" if values_equal(record["ok"], json.loads(tests[i].output)) else "WA"
+
+        spec = {"mode": "call", "fn": fn, "calls": [json.loads(t.input) for t in tests],
+                "timeout": self.timeout_s}  # fmt: skip
+        return self._run(program, spec, judge)
 
     def _grade(self, task: Task, response: str) -> Verdict:
         start = time.perf_counter()
         program = self.extract(response)
         if program is None:
-            return Verdict(
-                False,
-                "no_code",
-                None,
-                "no closed ```python block",
-                elapsed_s=time.perf_counter() - start,
-            )
+            return Verdict(False, "no_code", None, "no closed ```python block",
+                           elapsed_s=time.perf_counter() - start)  # fmt: skip
         key = (task.id, program)
-        if key in self._cache:
+        cached = self._cache.get(key)
+        if cached is not None:
             self._cache.move_to_end(key)
-            return self._cache[key]
+            return cached
         call_tests = [t for t in task.tests if t.protocol == "call"]
-        results: list[tuple[str, str]] = []
+        stdio_tests = [t for t in task.tests if t.protocol == "stdio"]
+        statuses: list[str] = []
+        note = ""
         if call_tests:
-            results += self._run_calls(program, str(task.meta.get("fn_name")), call_tests)
-        for test in task.tests:
-            if test.protocol != "stdio" or (
-                results and results[-1][0] != "AC" and not self.run_all
-            ):
-                continue
-            results.append(self._run_stdio(program, test))
-        statuses = [s for s, _ in results]
+            statuses, note = self._calls(program, str(task.meta.get("fn_name")), call_tests)
+        if stdio_tests and (not statuses or self.run_all or all(s == "AC" for s in statuses)):
+            more, note2 = self._stdio(program, stdio_tests)
+            statuses += more
+            note = note or note2
         passed = statuses.count("AC")
         failing = next((i for i, s in enumerate(statuses) if s != "AC"), None)
         ok = failing is None and passed == len(task.tests)
         status = "AC" if ok else (statuses[failing] if failing is not None else "RE")
-        reason = (
-            "all tests passed" if ok else f"test {failing}: {status} {results[failing][1]}".strip()
-        )
+        reason = "all tests passed" if ok else f"test {failing}: {status} {note}".strip()
         verdict = Verdict(
             ok, status, program, reason,
             {"tests": [{"index": i, "status": s} for i, s in enumerate(statuses)],
@@ -264,16 +302,8 @@ class CodeVerifier(Verifier):
         return verdict
 
     def verify_many(self, items: Sequence[tuple[Task, str]]) -> list[Verdict]:
-        """Grade the pairs, several at once on threads (each run is its own process)."""
+        """Grade the pairs, up to ``max_workers`` sandboxes at a time."""
         if len(items) <= 1 or self.max_workers == 1:
             return [self._grade(t, r) for t, r in items]
         with ThreadPoolExecutor(min(self.max_workers, len(items))) as pool:
             return list(pool.map(lambda item: self._grade(*item), items))
-
-
-def _tail(r: RunResult) -> str:
-    return (
-        r.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:][0][:200]
-        if r.stderr.strip()
-        else r.status
-    )

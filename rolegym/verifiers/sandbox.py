@@ -1,30 +1,41 @@
 """Running an untrusted Python program in isolation.
 
-The program runs under bubblewrap (``bwrap``, Debian's ``bubblewrap`` package) with every
-namespace unshared (no network, its own PID namespace), a read-only view of ``/``, a fresh
-``/tmp`` and a private scratch directory as its only writable places, all capabilities
-dropped, and as the unprivileged uid/gid 65534 (``nobody``) when the caller is root. Resource
-limits (CPU, address space, file size, open files, processes) are set by util-linux's
-``prlimit`` before ``exec``; the parent enforces a wall-clock deadline and kills the whole process
-group. Standard output goes to a file the parent owns, capped by ``RLIMIT_FSIZE``.
+Isolation is bubblewrap (``bwrap``, Debian's ``bubblewrap`` package), used through its command
+line rather than reimplemented: every namespace unshared (no network, its own PID namespace
+whose processes all die with it), all capabilities dropped, an empty environment, and a
+filesystem made only of read-only ``/usr``, ``/bin``, ``/lib*``, fresh ``/proc``, ``/dev``,
+a private ``/tmp`` and a size-limited tmpfs scratch directory holding read-only copies of the
+program files. Nothing of the host's ``/home``, ``/root``, ``/tmp``, ``/etc`` or project
+directories is visible.
 
-When bubblewrap cannot run, :func:`run_python` refuses with a ``sandbox_error`` result unless
-the caller opts into ``isolation="rlimits"`` (limits alone, no namespaces), which every
-result then reports. Bubblewrap is used through its command line rather than reimplementing
-namespaces here: it is small, audited and packaged by every distribution.
+It runs as a fresh unprivileged uid per run (in 61000-63999) when the caller is root, so that
+per-user limits are not shared between concurrent sandboxes. Limits: ``prlimit`` (util-linux)
+sets CPU seconds, address space, file size, open files and processes before ``exec``; where
+cgroup v1 ``memory`` and ``pids`` controllers are writable (as root), a per-run cgroup also
+caps the sandbox's total memory and process count. The parent enforces a wall-clock deadline,
+caps the output it reads, and kills the whole process group; bwrap's ``--die-with-parent``
+takes the PID namespace down with it.
+
+If bubblewrap cannot run, :func:`run_python` returns a ``sandbox_error`` result unless the
+caller opts into ``isolation="rlimits"`` (limits alone, no namespaces), which every result
+then reports.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
+import selectors
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
+import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -39,29 +50,37 @@ __all__ = [
 ]
 
 Isolation = Literal["bwrap", "rlimits"]
-NOBODY = 65534
-_SANDBOX_DIR = "/tmp/w"
+_WORKDIR = "/tmp/w"
+_MB = 1024 * 1024
+_CGROUP_V1 = Path("/sys/fs/cgroup")
+_counter = itertools.count()
+_counter_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one run.
+    """Resource limits of one sandbox run.
 
     Attributes:
-        wall_s: Wall-clock deadline enforced by the parent.
-        cpu_s: CPU seconds (``RLIMIT_CPU``).
-        memory_mb: Address space (``RLIMIT_AS``).
-        file_mb: Largest file the program may write, standard output included.
+        wall_s: Wall-clock deadline of the whole run, enforced by the parent.
+        cpu_s: CPU seconds per process (``RLIMIT_CPU``).
+        memory_mb: Address space per process (``RLIMIT_AS``), and the whole sandbox's memory
+            where cgroups are available.
+        file_mb: Largest file a process may write (``RLIMIT_FSIZE``).
+        scratch_mb: Size of the writable scratch directory.
+        output_mb: Most standard output the parent reads before killing the run.
         open_files: ``RLIMIT_NOFILE``.
-        processes: ``RLIMIT_NPROC`` (counted per uid).
+        processes: ``RLIMIT_NPROC`` for the run's own uid, and the cgroup's ``pids.max``.
     """
 
-    wall_s: float = 3.0
-    cpu_s: int = 4
+    wall_s: float = 10.0
+    cpu_s: int = 10
     memory_mb: int = 1024
-    file_mb: int = 8
+    file_mb: int = 16
+    scratch_mb: int = 64
+    output_mb: int = 16
     open_files: int = 64
-    processes: int = 1024
+    processes: int = 32
 
 
 @dataclass(frozen=True)
@@ -70,11 +89,13 @@ class RunResult:
 
     Attributes:
         status: ``"ok"`` (exited 0), ``"error"`` (non-zero exit or signal), ``"timeout"``,
-            ``"memory"`` (a ``MemoryError``), ``"output_limit"``, or ``"sandbox_error"``.
+            ``"memory"`` (``MemoryError`` or the memory cgroup hit its limit),
+            ``"output_limit"``, ``"stopped"`` (the caller's line callback ended it), or
+            ``"sandbox_error"`` (an infrastructure failure).
         returncode: The exit status (negative for a signal), ``None`` if it never ran.
-        stdout: Captured standard output (at most ``Limits.file_mb``).
+        stdout: Captured standard output (at most ``Limits.output_mb``).
         stderr: The tail of standard error.
-        isolation: How it was isolated.
+        isolation: How it was isolated (``"bwrap"``, ``"bwrap+cgroup"`` or ``"rlimits"``).
     """
 
     status: str
@@ -86,11 +107,10 @@ class RunResult:
 
 @functools.cache
 def sandbox_python() -> str:
-    """An interpreter the sandbox user can execute.
+    """The interpreter inside the sandbox: the system ``python3`` under ``/usr``.
 
-    The sandbox runs as ``nobody``, which usually cannot reach a virtual environment under
-    ``/root``; the system ``python3`` is used when it exists (the program only needs the
-    standard library).
+    A virtual environment under ``/root`` is neither reachable by the unprivileged sandbox
+    user nor mounted; the program only needs the standard library.
     """
     for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
         if os.access(candidate, os.X_OK):
@@ -98,18 +118,29 @@ def sandbox_python() -> str:
     return shutil.which("python3") or "python3"
 
 
-def _prlimit(limits: Limits) -> list[str]:
-    """A ``prlimit`` prefix (util-linux) that sets the limits and then execs the command.
+def _next_uid() -> int:
+    with _counter_lock:
+        n = next(_counter)
+    return 61000 + (os.getpid() * 7919 + n) % 3000
 
-    Limits are applied by a helper process rather than a ``preexec_fn``, which is unsafe when
-    the caller has threads (verification runs on a thread pool).
+
+def _identity(uid: int) -> dict[str, object]:
+    """Popen arguments that run the child as ``uid`` when we are root (done in C, no hooks)."""
+    if os.geteuid() == 0:
+        return {"user": uid, "group": uid, "extra_groups": []}
+    return {}
+
+
+def _prlimit(limits: Limits) -> list[str]:
+    """A ``prlimit`` prefix: limits set by a helper right before ``exec``.
+
+    A ``preexec_fn`` would do the same but is unsafe when the caller has threads.
     """
-    mb = 1024 * 1024
     return [
         "prlimit",
         f"--cpu={limits.cpu_s}:{limits.cpu_s + 1}",
-        f"--as={limits.memory_mb * mb}",
-        f"--fsize={limits.file_mb * mb}",
+        f"--as={limits.memory_mb * _MB}",
+        f"--fsize={limits.file_mb * _MB}",
         f"--nofile={limits.open_files}",
         f"--nproc={limits.processes}",
         "--core=0",
@@ -117,39 +148,105 @@ def _prlimit(limits: Limits) -> list[str]:
     ]
 
 
-def _identity() -> dict[str, object]:
-    """Popen arguments that run the child as ``nobody`` when we are root (done in C, no hooks)."""
-    if os.geteuid() == 0:
-        return {"user": NOBODY, "group": NOBODY, "extra_groups": []}
-    return {}
+def _mounts() -> list[str]:
+    args = []
+    for path in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    return args
+
+
+def _bwrap(files: list[Path], limits: Limits, *, die_with_parent: bool = True) -> list[str]:
+    """The bubblewrap command line.
+
+    ``die_with_parent`` ties the sandbox to the thread that starts it (Linux's parent-death
+    signal is per thread); long-lived sandboxes started from short-lived threads end instead
+    when their standard input closes.
+    """
+    args = [
+        "bwrap", "--unshare-all", *(["--die-with-parent"] if die_with_parent else []),
+        "--new-session", "--cap-drop", "ALL",
+        "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
+        *_mounts(), "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        "--size", str(limits.scratch_mb * _MB), "--tmpfs", _WORKDIR,
+    ]  # fmt: skip
+    for f in files:
+        args += ["--ro-bind", str(f), f"{_WORKDIR}/{f.name}"]
+    return [*args, "--chdir", _WORKDIR, "--"]
 
 
 @functools.cache
 def bwrap_available() -> bool:
-    """Whether bubblewrap runs here (as the sandbox user)."""
-    if shutil.which("bwrap") is None:
+    """Whether bubblewrap runs here (as an unprivileged user)."""
+    if shutil.which("bwrap") is None or shutil.which("prlimit") is None:
         return False
     try:
         r = subprocess.run(
-            [*_bwrap_prefix(tempfile.gettempdir(), share_scratch=False), "true"],
+            [*_bwrap([], Limits()), "/bin/true"],
             capture_output=True,
             timeout=10,
             check=False,
-            **_identity(),  # type: ignore[arg-type]
+            env={},
+            **_identity(_next_uid()),  # type: ignore[arg-type]
         )
     except (OSError, subprocess.SubprocessError):
         return False
     return r.returncode == 0
 
 
-def _bwrap_prefix(scratch: str, *, share_scratch: bool = True) -> list[str]:
-    args = [
-        "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-        "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-    ]  # fmt: skip
-    if share_scratch:
-        args += ["--bind", scratch, _SANDBOX_DIR, "--chdir", _SANDBOX_DIR]
-    return [*args, "--"]
+@contextlib.contextmanager
+def _cgroup(uid: int, limits: Limits) -> Iterator[list[Path]]:
+    """A per-run cgroup v1 in the ``memory`` and ``pids`` hierarchies (root only).
+
+    Yields the ``cgroup.procs`` files the sandbox must join (empty when unavailable).
+    """
+    if os.geteuid() != 0:
+        yield []
+        return
+    name = f"rolegym-{os.getpid()}-{uid}-{time.monotonic_ns()}"
+    made: list[Path] = []
+    try:
+        for controller, settings in (
+            ("memory", {"memory.limit_in_bytes": limits.memory_mb * _MB}),
+            ("pids", {"pids.max": limits.processes}),
+        ):
+            group = _CGROUP_V1 / controller / name
+            group.mkdir()
+            made.append(group)
+            for key, value in settings.items():
+                (group / key).write_text(str(value))
+            os.chown(group / "cgroup.procs", uid, uid)
+    except OSError:
+        _remove_cgroups(made)
+        yield []
+        return
+    try:
+        yield [g / "cgroup.procs" for g in made]
+    finally:
+        _remove_cgroups(made)
+
+
+def _remove_cgroups(groups: list[Path]) -> None:
+    for group in groups:
+        for _ in range(100):  # the last processes may take a moment to leave
+            try:
+                group.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.01)
+
+
+def _memory_hit(procs: list[Path]) -> bool:
+    for p in procs:
+        failcnt = p.parent / "memory.failcnt"
+        if failcnt.exists():
+            with contextlib.suppress(OSError, ValueError):
+                return int(failcnt.read_text()) > 0
+    return False
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -165,78 +262,117 @@ def run_python(
     *,
     limits: Limits | None = None,
     isolation: Isolation = "bwrap",
+    on_output: Callable[[bytes], bool] | None = None,
 ) -> RunResult:
-    """Run ``python -I main`` over ``files`` written to a private scratch directory.
+    """Run ``python -I -S -B main`` over ``files`` in the sandbox.
 
     Args:
-        files: File name -> source text, written to the scratch directory.
+        files: File name -> source text, visible read-only in the working directory.
         main: Which file to run.
         stdin: Bytes fed to standard input.
         limits: Resource limits (defaults of :class:`Limits`).
         isolation: ``"bwrap"`` (default) or the weaker, opt-in ``"rlimits"``.
+        on_output: Called with all output so far whenever a line completes; returning
+            ``False`` stops the run early (status ``"stopped"``).
 
     Returns:
         The :class:`RunResult`; infrastructure failures give ``status="sandbox_error"``.
     """
     limits = limits or Limits()
     if isolation == "bwrap" and not bwrap_available():
-        return RunResult(
-            "sandbox_error",
-            None,
-            b"",
-            b"bubblewrap (bwrap) cannot run here; "
-            b"install Debian's bubblewrap or opt into isolation='rlimits'",
-            isolation,
-        )
+        why = b"bubblewrap (bwrap) cannot run here; install it or opt into isolation='rlimits'"
+        return RunResult("sandbox_error", None, b"", why, isolation)
     if isolation == "rlimits":
         warnings.warn("running untrusted code with rlimits only (no namespaces)", stacklevel=2)
-    with tempfile.TemporaryDirectory(prefix="rolegym-") as outer:
-        os.chmod(outer, 0o711)  # the sandbox user may pass through, not list or write
-        scratch = Path(outer, "scratch")
-        scratch.mkdir()
+    uid = _next_uid()
+    with tempfile.TemporaryDirectory(prefix="rolegym-") as outer, _cgroup(uid, limits) as procs:
+        os.chmod(outer, 0o755)  # the sandbox user reads the program files through the binds
+        paths = []
         for name, text in files.items():
-            Path(scratch, name).write_text(text, encoding="utf-8")
-        out_path, err_path = Path(outer, "stdout"), Path(outer, "stderr")
-        if os.geteuid() == 0:
-            for p in (scratch, *scratch.iterdir()):
-                os.chown(p, NOBODY, NOBODY)
-        python = sandbox_python()
+            path = Path(outer, name)
+            path.write_text(text, encoding="utf-8")
+            os.chmod(path, 0o644)
+            paths.append(path)
+        python = [sandbox_python(), "-I", "-S", "-B"]
         if isolation == "bwrap":
-            cmd = [*_prlimit(limits), *_bwrap_prefix(str(scratch)), python, "-I", "-B", main]
+            cmd = [*_prlimit(limits), *_bwrap(paths, limits), *python, main]
             cwd = None
         else:
-            cmd = [*_prlimit(limits), python, "-I", "-B", main]
-            cwd = str(scratch)
-        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            cmd = [*_prlimit(limits), *python, main]
+            cwd = outer
+            if os.geteuid() == 0:
+                os.chown(outer, uid, uid)  # its only writable place
+        if procs:  # join the cgroups first, as the sandbox user, then exec the rest
+            joins = " && ".join(f'echo $$ > "${i + 1}"' for i in range(len(procs)))
+            cmd = ["/bin/sh", "-c", f'{joins} && shift {len(procs)} && exec "$@"', "sh",
+                   *map(str, procs), *cmd]  # fmt: skip
+        err_path = Path(outer, "stderr")
+        with open(err_path, "wb") as err:
             try:
                 proc = subprocess.Popen(
-                    cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=cwd,
-                    start_new_session=True, **_identity(),  # type: ignore[arg-type]
+                    cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, cwd=cwd,
+                    env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, start_new_session=True,
+                    **_identity(uid),  # type: ignore[arg-type]
                 )  # fmt: skip
             except OSError as e:
                 return RunResult("sandbox_error", None, b"", str(e).encode(), isolation)
-            timed_out = False
-            try:
-                proc.communicate(stdin, timeout=limits.wall_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:
-                _kill_group(proc)
-        cap = limits.file_mb * 1024 * 1024
-        with open(out_path, "rb") as f:
-            stdout = f.read(cap + 1)
+            stdout, status = _collect(proc, stdin, limits, on_output)
         with open(err_path, "rb") as f:
             f.seek(max(0, err_path.stat().st_size - 4096))
             stderr = f.read()
         rc = proc.returncode
-        if rc != 0 and stderr.startswith((b"bwrap:", b"prlimit:")):
-            status = "sandbox_error"
-        elif timed_out or rc == -signal.SIGXCPU:
-            status = "timeout"
-        elif rc == -signal.SIGXFSZ or len(stdout) >= cap:
-            status = "output_limit"
-        elif rc != 0 and b"MemoryError" in stderr:
-            status = "memory"
-        else:
-            status = "ok" if rc == 0 else "error"
-        return RunResult(status, rc, stdout[:cap], stderr, isolation)
+        how = isolation + ("+cgroup" if procs and isolation == "bwrap" else "")
+        if status is None:
+            if rc != 0 and stderr.startswith((b"bwrap:", b"prlimit:", b"sh:")):
+                status = "sandbox_error"
+            elif rc == -signal.SIGXCPU:
+                status = "timeout"
+            elif rc != 0 and (b"MemoryError" in stderr or _memory_hit(procs)):
+                status = "memory"
+            else:
+                status = "ok" if rc == 0 else "error"
+        return RunResult(status, rc, stdout, stderr, how)
+
+
+def _collect(
+    proc: subprocess.Popen[bytes],
+    stdin: bytes,
+    limits: Limits,
+    on_output: Callable[[bytes], bool] | None,
+) -> tuple[bytes, str | None]:
+    """Feed stdin, read stdout under the deadline and the size cap, then kill the group."""
+    cap = limits.output_mb * _MB
+    deadline = time.monotonic() + limits.wall_s
+    status: str | None = None
+    out = bytearray()
+
+    def feed() -> None:  # on a thread: a program that never reads must not block the parent
+        with contextlib.suppress(OSError):
+            proc.stdin.write(stdin)  # type: ignore[union-attr]
+        with contextlib.suppress(OSError):
+            proc.stdin.close()  # type: ignore[union-attr]
+
+    threading.Thread(target=feed, daemon=True).start()
+    fd = proc.stdout.fileno()  # type: ignore[union-attr]
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                status = "timeout"
+                break
+            if not sel.select(left):
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            out += chunk
+            if len(out) > cap:
+                status = "output_limit"
+                break
+            if on_output is not None and b"\n" in chunk and not on_output(bytes(out)):
+                status = "stopped"
+                break
+    _kill_group(proc)
+    proc.stdout.close()  # type: ignore[union-attr]
+    return bytes(out[:cap]), status

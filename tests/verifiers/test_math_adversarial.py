@@ -56,6 +56,7 @@ def _hostile(marker: Path) -> list[tuple[str, str, bool]]:
 
 
 def _children() -> list[int]:
+    """This process's math-verify worker processes."""
     me = os.getpid()
     kids = []
     for entry in os.listdir("/proc"):
@@ -65,7 +66,9 @@ def _children() -> list[int]:
             except OSError:
                 continue
             if int(stat.rsplit(")", 1)[1].split()[1]) == me:
-                kids.append(int(entry))
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+                if b"rolegym.verifiers.workers" in cmdline:  # math-verify workers only
+                    kids.append(int(entry))
     return kids
 
 
