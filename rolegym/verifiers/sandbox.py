@@ -285,7 +285,8 @@ def run_python(
     if isolation == "rlimits":
         warnings.warn("running untrusted code with rlimits only (no namespaces)", stacklevel=2)
     uid = _next_uid()
-    with tempfile.TemporaryDirectory(prefix="rolegym-") as outer, _cgroup(uid, limits) as procs:
+    prefix = f"rolegym-{os.getpid()}-"
+    with tempfile.TemporaryDirectory(prefix=prefix) as outer, _cgroup(uid, limits) as procs:
         os.chmod(outer, 0o755)  # the sandbox user reads the program files through the binds
         paths = []
         for name, text in files.items():

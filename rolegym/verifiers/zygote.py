@@ -44,7 +44,7 @@ class _Slot:
 
     def __init__(self, limits: Limits) -> None:
         self.uid = sandbox._next_uid()
-        self._dir = tempfile.TemporaryDirectory(prefix="rolegym-zygote-")
+        self._dir = tempfile.TemporaryDirectory(prefix=f"rolegym-{os.getpid()}-zygote-")
         os.chmod(self._dir.name, 0o755)
         runner = Path(self._dir.name, "runner.py")
         runner.write_text(_RUNNER, encoding="utf-8")
