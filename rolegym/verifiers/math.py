@@ -34,11 +34,8 @@ checked by the differential test in ``tests/verifiers/test_math_corpus.py``:
 
 from __future__ import annotations
 
-import atexit
 import os
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,26 +44,18 @@ from rolegym.verifiers.base import Verdict, Verifier
 from rolegym.verifiers.extract import FALLBACKS, final_answer
 from rolegym.verifiers.math_exact import decide, strip_invisible
 from rolegym.verifiers.math_guard import check
+from rolegym.verifiers.shared import LRUCache, PoolRegistry
 from rolegym.verifiers.workers import DeadlinePool
 
 __all__ = ["MathVerifier", "clear_cache", "shutdown"]
 
 _ENGINE = "rolegym.verifiers.math_engine:judge"
-_POOLS: dict[tuple[int, float, int], DeadlinePool] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def _pool(workers: int, deadline_s: float, memory_mb: int) -> DeadlinePool:
-    """The process-wide worker pool for these settings (shared by every verifier)."""
-    key = (workers, deadline_s, memory_mb)
-    with _POOLS_LOCK:
-        pool = _POOLS.get(key)
-        if pool is None:
-            pool = DeadlinePool(
-                _ENGINE, workers=workers, deadline_s=deadline_s, memory_mb=memory_mb
-            )
-            _POOLS[key] = pool
-        return pool
+_POOLS: PoolRegistry[DeadlinePool] = PoolRegistry(
+    lambda workers, deadline_s, memory_mb: DeadlinePool(
+        _ENGINE, workers=workers, deadline_s=deadline_s, memory_mb=memory_mb
+    )
+)
+_CACHE: LRUCache[Verdict] = LRUCache(200_000)
 
 
 def clear_cache() -> None:
@@ -76,43 +65,7 @@ def clear_cache() -> None:
 
 def shutdown() -> None:
     """Stop every math-verify worker process of this process (also done at exit)."""
-    with _POOLS_LOCK:
-        pools = list(_POOLS.values())
-        _POOLS.clear()
-    for pool in pools:
-        pool.close()
-
-
-atexit.register(shutdown)
-
-
-class _Cache:
-    """A thread-safe LRU map, shared by all verifiers of the process."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[tuple[Any, ...], Verdict] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> Verdict | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def put(self, key: tuple[Any, ...], value: Verdict) -> None:
-        with self._lock:
-            self._data[key] = value
-            if len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-
-_CACHE = _Cache(200_000)
+    _POOLS.shutdown()
 
 
 class MathVerifier(Verifier):
@@ -159,7 +112,7 @@ class MathVerifier(Verifier):
     def warm(self) -> None:
         """Start the math-verify worker processes now (they otherwise start on first use)."""
         if self.engine == "math-verify":
-            _pool(self.workers, self.deadline_s, self.memory_mb).warm()
+            _POOLS.get(self.workers, self.deadline_s, self.memory_mb).warm()
 
     def extract(self, response: str) -> str | None:
         """The answer that would be graded (see :func:`~rolegym.verifiers.extract.final_answer`)."""
@@ -230,7 +183,7 @@ class MathVerifier(Verifier):
     ) -> None:
         keys = list(deferred)
         payloads = [{"gold": key[1], "answer": deferred[key][0]} for key in keys]
-        results = _pool(self.workers, self.deadline_s, self.memory_mb).run_many(payloads)
+        results = _POOLS.get(self.workers, self.deadline_s, self.memory_mb).run_many(payloads)
         for key, result in zip(keys, results, strict=True):
             _, indices, detail = deferred[key]
             detail = {**detail, "tier": "math-verify"}

@@ -85,7 +85,7 @@ def test_sandbox_blocks_network_and_writes_outside_scratch() -> None:
 
 def test_refuses_without_bubblewrap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox, "bwrap_available", lambda: False)
-    v = CodeVerifier().verify(STDIO, _code("print(3)"))
+    v = CodeVerifier(cache=False).verify(STDIO, _code("print(3)"))
     assert v.status == "SANDBOX_ERROR" and not v.correct
     assert "bubblewrap" in v.reason
 
@@ -124,3 +124,12 @@ def test_memoises_identical_programs(verifier: CodeVerifier) -> None:
 )
 def test_output_comparison(got: str, expected: str, same: bool) -> None:
     assert outputs_match(got, expected) is same
+
+
+def test_cache_is_shared_by_verifiers_of_a_group() -> None:
+    text = _code("print(3)\n# shared")
+    first = CodeVerifier().verify(STDIO, text)
+    assert CodeVerifier().verify(STDIO, text) is first  # another env's verifier, same group
+    assert CodeVerifier(run_all=True).verify(STDIO, text) is not first  # other settings
+    other = Task(id="sum", prompt="p", family="code", tests=(TestCase("1 1\n", "2\n"),))
+    assert CodeVerifier().verify(other, text) is not first  # same id, other tests
