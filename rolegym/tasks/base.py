@@ -35,15 +35,16 @@ class TestCase:
             a JSON array of the positional arguments.
         output: For ``"stdio"`` tests, the expected standard output. For ``"call"`` tests,
             the JSON of the expected return value.
-        protocol: ``"stdio"`` (run the program, compare output) or ``"call"`` (call the
-            task's ``fn_name`` on the arguments, compare the return value).
+        protocol: ``"stdio"`` (run the program, compare output), ``"call"`` (call the
+            task's ``fn_name`` on the arguments, compare the return value) or ``"assert"``
+            (a fallback: ``input`` is test code run after the program; ``output`` unused).
     """
 
     __test__ = False  # not a pytest class
 
     input: str
     output: str
-    protocol: Literal["stdio", "call"] = "stdio"
+    protocol: Literal["stdio", "call", "assert"] = "stdio"
 
 
 @dataclass(frozen=True)

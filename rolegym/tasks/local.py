@@ -68,7 +68,7 @@ def row_to_task(row: Any, family: TaskFamily, default_id: str) -> Task:
         ):
             raise MalformedRowError(f"test {k} needs string 'input' and 'output'")
         protocol = t.get("protocol", "stdio")
-        if protocol not in ("stdio", "call"):
+        if protocol not in ("stdio", "call", "assert"):
             raise MalformedRowError(f"test {k} has unknown protocol {protocol!r}")
         if protocol == "call":
             try:

@@ -17,6 +17,11 @@ Two test protocols:
   each result as JSON of exact builtin types only (``int``, ``float``, ``str``, ``bool``,
   ``None``, ``list``/``tuple``, ``dict`` with string keys); anything else, an always-equal
   object or an ``int`` subclass included, is a runtime error. Results are compared here.
+- ``assert`` (a labelled fallback for assertion-style tests that cannot be converted, such as
+  HumanEval problems whose checks draw random inputs): the test's code runs after the program
+  in the sandbox and passes if it raises nothing. Here the untrusted process decides, so the
+  reward hacks the other protocols stop (an always-equal return value) can pass; tasks that
+  use it say so in ``meta["tests_fallback"]``.
 
 Verdicts: ``AC``, ``WA``, ``TLE``, ``MLE``, ``OLE``, ``RE``, ``SANDBOX_ERROR`` (an
 infrastructure failure, never a pass) and ``no_code``. By default the run stops at the first
@@ -264,6 +269,16 @@ class CodeVerifier(Verifier):
                 "timeout": self.timeout_s}  # fmt: skip
         return self._run(program, spec, judge)
 
+    def _asserts(self, program: str, tests: Sequence[TestCase]) -> tuple[list[str], str]:
+        def judge(i: int, record: dict[str, Any]) -> str:
+            if "compile_error" in record:
+                return "RE"
+            status = record.get("status", "error")
+            return {"ok": "AC", "assert_failed": "WA"}.get(status) or _STATUS.get(status, "RE")
+
+        spec = {"mode": "assert", "sources": [t.input for t in tests], "timeout": self.timeout_s}
+        return self._run(program, spec, judge)
+
     def _grade(self, task: Task, response: str) -> Verdict:
         start = time.perf_counter()
         program = self.extract(response)
@@ -274,16 +289,21 @@ class CodeVerifier(Verifier):
         cached = _CACHE.get(key) if self.cache else None
         if cached is not None:
             return cached
-        call_tests = [t for t in task.tests if t.protocol == "call"]
-        stdio_tests = [t for t in task.tests if t.protocol == "stdio"]
+        fn = str(task.meta.get("fn_name"))
+        runs = {
+            "call": lambda tests: self._calls(program, fn, tests),
+            "stdio": lambda tests: self._stdio(program, tests),
+            "assert": lambda tests: self._asserts(program, tests),
+        }
         statuses: list[str] = []
         note = ""
-        if call_tests:
-            statuses, note = self._calls(program, str(task.meta.get("fn_name")), call_tests)
-        if stdio_tests and (not statuses or self.run_all or all(s == "AC" for s in statuses)):
-            more, note2 = self._stdio(program, stdio_tests)
+        for protocol, run in runs.items():
+            tests = [t for t in task.tests if t.protocol == protocol]
+            if not tests or (statuses and not self.run_all and statuses[-1] != "AC"):
+                continue
+            more, more_note = run(tests)
             statuses += more
-            note = note or note2
+            note = note or more_note
         passed = statuses.count("AC")
         failing = next((i for i, s in enumerate(statuses) if s != "AC"), None)
         ok = failing is None and passed == len(task.tests)

@@ -24,6 +24,7 @@ import sys
 import time
 
 MEMORY_EXIT = 113  # a child's exit status for MemoryError
+ASSERT_EXIT = 114  # ... and for a failed assertion (assertion-style tests)
 
 
 def _emit(channel, record):
@@ -85,6 +86,8 @@ def _child(code, stdin_path, result_fd, calls, fn):
         status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except MemoryError:
         status = MEMORY_EXIT
+    except AssertionError:
+        status = ASSERT_EXIT
     except BaseException:
         status = 1
     try:
@@ -132,7 +135,8 @@ def _run(code, stdin_path, calls, fn, timeout, limit, on_line=None):
             status = "killed"
         else:
             code = os.WEXITSTATUS(wait_status)
-            status = "ok" if code == 0 else ("memory" if code == MEMORY_EXIT else "error")
+            named = {0: "ok", MEMORY_EXIT: "memory", ASSERT_EXIT: "assert_failed"}
+            status = named.get(code, "error")
     return status, data
 
 
@@ -149,6 +153,16 @@ def run_job(spec, source, channel, tag):
         emit({"compile_error": type(e).__name__})
         return
     timeout, limit = spec["timeout"], spec.get("output_limit", 1 << 20)
+    if spec["mode"] == "assert":  # the fallback protocol: the test code runs after the program
+        for i, test in enumerate(spec["sources"]):
+            try:
+                combined = compile(source + "\n" + test, "solution.py", "exec")
+            except (SyntaxError, ValueError) as e:
+                emit({"i": i, "compile_error": type(e).__name__})
+                return
+            status, _ = _run(combined, None, None, None, timeout, limit)
+            emit({"i": i, "status": status})
+        return
     if spec["mode"] == "stdio":
         for i, text in enumerate(spec["inputs"]):
             path = os.path.abspath(".stdin")

