@@ -172,6 +172,60 @@ def play(
     env.close()
 
 
+@app.command()
+def tasks(
+    dataset: Annotated[
+        str | None, typer.Argument(help="A dataset to load and show (e.g. humaneval).")
+    ] = None,
+    family: Annotated[str, typer.Option(help="math or code (for datasets of both).")] = "",
+    split: Annotated[str, typer.Option(help="Split to load.")] = "test",
+    index: Annotated[int, typer.Option(help="Which example to render.")] = 0,
+) -> None:
+    """List the task sources with their cards, or load one and render an example."""
+    from rolegym.envs.prompts import pose
+    from rolegym.tasks import load_tasks
+    from rolegym.tasks.catalog import CARDS
+
+    if dataset is None:
+        table = Table(title="rolegym task sources")
+        for col in (
+            "dataset",
+            "family",
+            "origin",
+            "license",
+            "size",
+            "splits",
+            "answers",
+            "offline",
+        ):
+            table.add_column(col)
+        for card in CARDS.values():
+            offline = "yes" if card.offline else "no"
+            table.add_row(card.name, card.family, card.origin, card.license, card.size,
+                          card.split_rule, card.answer_format, offline)  # fmt: skip
+        console.print(table)
+        console.print("Load and show one: rolegym tasks humaneval (or gsm8k --split test, ...).")
+        return
+    fam = family or ("code" if dataset in ("humaneval", "deepcoder", "mbpp", "livecodebench")
+                     else "math")  # fmt: skip
+    try:
+        source = load_tasks(fam, dataset, split)  # type: ignore[arg-type]
+    except (RuntimeError, ValueError, ModuleNotFoundError) as e:
+        console.print(f"[red]error:[/] {_safe(str(e))}")
+        raise typer.Exit(2) from None
+    task = source[index]
+    console.print(f"{source.name} / {source.split}: {len(source)} tasks")
+    console.print(Panel(_safe(pose(task)), title=f"{task.id}"))
+    if task.family == "math":
+        console.print(f"reference answer: {_safe(str(task.answer))}")
+    else:
+        kinds = sorted({t.protocol for t in task.tests})
+        note = task.meta.get("tests_fallback")
+        console.print(
+            f"{len(task.tests)} tests ({', '.join(kinds)})" + (f"; {note}" if note else "")
+        )
+
+
 def main() -> None:
     """Entry point of the ``rolegym`` console script."""
     app()

@@ -72,3 +72,25 @@ def test_console_script_runs() -> None:
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert "parse error" in out.stdout
+
+
+def test_tasks_lists_cards_and_renders_an_example() -> None:
+    result = runner.invoke(app, ["tasks"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    for name in (
+        "arith",
+        "humaneval",
+        "dapo-math",
+        "deepcoder",
+        "livecodebench",
+        "reasoning-gym:NAME",
+    ):
+        assert name in result.output
+    result = runner.invoke(app, ["tasks", "humaneval", "--index", "38"])
+    assert result.exit_code == 0, result.output
+    assert "humaneval / test: 164 tasks" in result.output and "HumanEval/38" in result.output
+    assert "assert" in result.output  # the labelled fallback is shown
+    result = runner.invoke(app, ["tasks", "arith", "--split", "train"])
+    assert result.exit_code == 0 and "reference answer:" in result.output
+    result = runner.invoke(app, ["tasks", "gsm8k"])
+    assert result.exit_code == 2 and "Offline alternatives" in result.output

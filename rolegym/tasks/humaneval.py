@@ -21,34 +21,13 @@ import json
 from importlib import metadata, resources
 from typing import Any
 
+from rolegym.tasks.assertions import convert_assertions
 from rolegym.tasks.base import ListTaskSource, Task, TestCase
 from rolegym.tasks.cache import cache_dir
 
-__all__ = ["CONVERTER_VERSION", "helper_source", "literal_calls", "load_humaneval", "read_problems"]
+__all__ = ["CONVERTER_VERSION", "helper_source", "load_humaneval", "read_problems"]
 
 CONVERTER_VERSION = 2
-FALLBACK_NOTE = (
-    "assertions run inside the sandbox after the program: the untrusted process decides, so "
-    "reward hacks such as an always-equal return value can pass these tests"
-)
-
-
-def literal_calls(test_source: str) -> list[list[Any]]:
-    """Argument lists of the ``candidate(...)`` calls in a ``check`` (literal arguments only)."""
-    calls: list[list[Any]] = []
-    for node in ast.walk(ast.parse(test_source)):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
-            continue
-        if node.func.id != "candidate" or node.keywords:
-            continue
-        try:
-            args = [ast.literal_eval(a) for a in node.args]
-        except (ValueError, SyntaxError, TypeError):
-            continue
-        args = json.loads(json.dumps(args))  # what crosses the sandbox boundary
-        if args not in calls:
-            calls.append(args)
-    return calls
 
 
 def helper_source(prompt: str, entry: str) -> str:
@@ -77,26 +56,18 @@ def read_problems() -> list[dict[str, Any]]:
 
 
 def _convert(problem: dict[str, Any], verifier: Any) -> dict[str, Any]:
-    from rolegym.verifiers.code import CALL_FAILED
-
     entry = problem["entry_point"]
     reference = problem["prompt"] + problem["canonical_solution"]
-    calls = literal_calls(problem["test"])
-    outputs = verifier.call_outputs(reference, entry, calls) if calls else []
-    tests = [
-        {"input": json.dumps(c), "output": json.dumps(o), "protocol": "call"}
-        for c, o in zip(calls, outputs, strict=True)
-        if o is not CALL_FAILED
-    ]
+    check = f"{helper_source(problem['prompt'], entry)}\n{problem['test']}\ncheck({entry})\n"
+    tests, fallback = convert_assertions(reference, entry, problem["test"], "candidate", check,
+                                         verifier)  # fmt: skip
     meta: dict[str, Any] = {"source": "humaneval"}
-    if not tests:
-        check = f"{helper_source(problem['prompt'], entry)}\n{problem['test']}\ncheck({entry})\n"
-        tests = [{"input": check, "output": "", "protocol": "assert"}]
-        meta["tests_fallback"] = FALLBACK_NOTE
+    if fallback:
+        meta["tests_fallback"] = fallback
     return {
         "id": problem["task_id"],
         "prompt": f"Implement the function `{entry}` as its docstring describes.",
-        "tests": tests,
+        "tests": [{"input": t.input, "output": t.output, "protocol": t.protocol} for t in tests],
         "fn_name": entry,
         "starter_code": problem["prompt"],
         "reference_solution": reference,

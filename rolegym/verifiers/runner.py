@@ -72,6 +72,8 @@ def _child(code, stdin_path, result_fd, calls, fn):
         exec(code, namespace)
         if calls is not None:
             target = namespace.get(fn)
+            if target is None and isinstance(namespace.get("Solution"), type):
+                target = getattr(namespace["Solution"](), fn, None)  # LeetCode style
             channel = io.FileIO(result_fd, "w", closefd=False)
             for args in calls:
                 try:
