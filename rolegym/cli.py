@@ -198,7 +198,7 @@ def tasks(
             "answers",
             "offline",
         ):
-            table.add_column(col)
+            table.add_column(col, no_wrap=col == "dataset")
         for card in CARDS.values():
             offline = "yes" if card.offline else "no"
             table.add_row(card.name, card.family, card.origin, card.license, card.size,
