@@ -72,7 +72,7 @@ CARDS: dict[str, DatasetCard] = {
         DatasetCard("jsonl:PATH", "math, code", "a local file", "yours", "the file",
                     "'all', or a seeded train/test split", "see rolegym.tasks.local", True),
         *(DatasetCard(s.name, s.family, f"Hugging Face hub: {s.hub_id}"
-                      + (f" ({s.config})" if s.config else ""), s.license, "see the hub",
+                      + (f" ({s.config})" if s.config else ""), s.license, s.size,
                       s.split_rule, s.answer_format, False) for s in HUB_SOURCES.values()),
     )
 }  # fmt: skip

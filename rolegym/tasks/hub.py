@@ -5,6 +5,9 @@ becomes a :class:`~rolegym.tasks.base.Task`. Loading needs ``pip install 'rolegy
 and access to the hub (``datasets`` keeps its own download cache); when either is missing the
 error names the source and the offline alternatives. A row that cannot become a task (no
 answer, no tests, undecodable tests) is skipped, and a warning lists the skipped indices.
+Converted tasks are cached on disk (:func:`rolegym.tasks.cache.cache_dir`), keyed by the
+source, split, converter version and a hash of the rows, so conversions that run programs
+(MBPP's) happen once.
 
 Splits follow the paper: DAPO-Math-17k (``en``) is split 90/10 with ``train_test_split(seed
 =42)``; DeepCoder (``primeintellect``) is shuffled with seed 42 and its first 1000 problems
@@ -14,6 +17,7 @@ are the test split. The other sources keep their published splits.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import pickle
@@ -25,9 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rolegym.tasks.base import ListTaskSource, Task, TaskFamily, TestCase
+from rolegym.tasks.cache import cache_dir
 from rolegym.tasks.local import MalformedRowError
 
-__all__ = ["HUB_SOURCES", "DatasetUnavailableError", "HubSource", "load_hub"]
+__all__ = ["CONVERTER_VERSION", "HUB_SOURCES", "DatasetUnavailableError", "HubSource", "load_hub"]
+
+#: Bump when a row converter changes: converted datasets are cached under this version.
+CONVERTER_VERSION = 1
 
 
 class DatasetUnavailableError(RuntimeError):
@@ -47,6 +55,7 @@ class HubSource:
         license: As stated on the dataset card.
         split_rule: How the splits are made.
         answer_format: What a reference answer or test looks like.
+        size: Rows per split, as published.
         convert: Row (a dict) and its index -> task; raises ``MalformedRowError``.
         load: Split -> list of rows, for sources whose splits are computed.
     """
@@ -59,6 +68,7 @@ class HubSource:
     license: str
     split_rule: str
     answer_format: str
+    size: str
     convert: Callable[[dict[str, Any], int, str], Task]
     load: Callable[[HubSource, str], list[dict[str, Any]]] | None = None
 
@@ -298,27 +308,30 @@ HUB_SOURCES: dict[str, HubSource] = {
     for s in (
         HubSource("dapo-math", "math", "open-r1/DAPO-Math-17k-Processed", "en", ("train", "test"),
                   "Apache-2.0", "random 90/10 train/test split, seed 42 (as the paper)",
-                  "an integer", _dapo, _dapo_split),
+                  "an integer", "about 14.1k rows (en): 12.7k train / 1.4k test", _dapo,
+                  _dapo_split),
         HubSource("gsm8k", "math", "openai/gsm8k", "main", ("train", "test"), "MIT",
                   "the published train (7473) and test (1319) splits",
-                  "the number after '####', commas removed", _gsm8k),
+                  "the number after '####', commas removed", "7,473 train / 1,319 test", _gsm8k),
         HubSource("math-500", "math", "HuggingFaceH4/MATH-500", None, ("test",), "MIT",
-                  "the published 500-problem test split", "a LaTeX expression", _math500),
+                  "the published 500-problem test split", "a LaTeX expression", "500", _math500),
         HubSource("aime-2024", "math", "HuggingFaceH4/aime_2024", None, ("train",), "MIT",
-                  "all 30 problems (published as 'train')", "an integer 0-999", _aime2024),
+                  "all 30 problems (published as 'train')", "an integer 0-999", "30", _aime2024),
         HubSource("aime-2025", "math", "opencompass/AIME2025", None, ("test",), "MIT",
-                  "AIME 2025 I and II, 30 problems", "an integer 0-999", _aime2025,
+                  "AIME 2025 I and II, 30 problems", "an integer 0-999", "30", _aime2025,
                   _aime2025_split),
         HubSource("deepcoder", "code", "agentica-org/DeepCoder-Preview-Dataset", "primeintellect",
                   ("train", "test"), "MIT",
                   "shuffled with seed 42; the first 1000 problems are 'test' (as the paper)",
-                  "stdin/stdout and function-call tests", _deepcoder, _deepcoder_split),
+                  "stdin/stdout and function-call tests", "1,000 test / the rest train", _deepcoder,
+                  _deepcoder_split),
         HubSource("mbpp", "code", "google-research-datasets/mbpp", "full",
                   ("train", "test", "validation", "prompt"), "CC-BY-4.0",
-                  "the published splits", "assertions, converted to function-call tests", _mbpp),
+                  "the published splits", "assertions, converted to function-call tests",
+                  "374 train / 500 test / 90 validation / 10 prompt", _mbpp),
         HubSource("livecodebench", "code", "livecodebench/code_generation_lite", "release_v6",
                   ("test",), "CC-BY-4.0", "the published test split of release v6",
-                  "stdin/stdout and functional tests", _livecodebench),
+                  "stdin/stdout and functional tests", "1,055", _livecodebench),
     )
 }  # fmt: skip
 
@@ -329,12 +342,22 @@ def load_hub(name: str, split: str = "train") -> ListTaskSource:
     if split not in source.splits:
         raise ValueError(f"dataset {name!r} has splits {list(source.splits)}, not {split!r}")
     rows = source.load(source, split) if source.load else list(_fetch(source, split))
-    tasks, skipped = [], []
-    for i, row in enumerate(rows):
-        try:
-            tasks.append(source.convert(dict(row), i, split))
-        except (MalformedRowError, KeyError, TypeError, ValueError) as e:
-            skipped.append((i, str(e)))
+    digest = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
+    cached = cache_dir() / f"hub-{name}-{split}-c{CONVERTER_VERSION}-{digest[:16]}.pkl"
+    if cached.is_file():
+        tasks, skipped = pickle.loads(cached.read_bytes())  # our own cache file
+    else:
+        tasks, skipped = [], []
+        for i, row in enumerate(rows):
+            try:
+                tasks.append(source.convert(dict(row), i, split))
+            except (MalformedRowError, KeyError, TypeError, ValueError) as e:
+                skipped.append((i, str(e)))
+        if tasks:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps((tasks, skipped)))
+            tmp.replace(cached)
     if skipped:
         shown = ", ".join(f"{i} ({why})" for i, why in skipped[:5])
         warnings.warn(

@@ -67,7 +67,7 @@ def test_derived_tests_reject_a_wrong_mutant(humaneval) -> None:
                 escaped.append(task.id)
             break
     assert not escaped, escaped
-    assert checked >= 150
+    assert checked == len(humaneval)  # every problem has a mutant its own check rejects
 
 
 @pytest.mark.parametrize("workflow", ["voting", "eval-opt", "orch-workers", "single"])
