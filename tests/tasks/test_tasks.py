@@ -147,3 +147,24 @@ def test_catalog_errors() -> None:
         load_tasks("math", "deepcoder")
     with pytest.raises(ValueError, match="unknown dataset 'nope'; known: arith, fixture"):
         load_tasks("math", "nope")
+
+
+def test_parquet_files(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    rows = [
+        {"id": "p1", "prompt": "Print 1.", "fn_name": None,
+         "tests": [{"input": "", "output": "1\n", "protocol": "stdio"}]},
+        {"id": "p2", "prompt": "Add.", "fn_name": "add",
+         "tests": [{"input": "[1, 2]", "output": "3", "protocol": "call"}]},
+    ]  # fmt: skip
+    path = tmp_path / "mine.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    src = load_tasks("code", f"parquet:{path}", "all")
+    assert [t.id for t in src] == ["p1", "p2"]
+    assert src.get("p2").meta["fn_name"] == "add" and src.get("p2").tests[0].protocol == "call"
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(pa.Table.from_pylist([{"id": "x", "prompt": "p", "answer": None}]), bad)
+    with pytest.raises(MalformedRowError, match="row 0: math row needs a non-empty 'answer'"):
+        load_tasks("math", str(bad), "all")
