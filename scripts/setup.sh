@@ -24,4 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+# The CPU build of torch, pinned: a bare requirement would pull a multi-GB CUDA build.
+"${pip[@]}" "torch==2.13.0"
+"${pip[@]}" -e ".[dev,train]"

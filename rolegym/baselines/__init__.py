@@ -1,0 +1,1 @@
+"""Baselines: micro models for CPU runs (GRPO trainers arrive with their issue)."""
