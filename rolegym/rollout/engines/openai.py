@@ -1,0 +1,104 @@
+"""``OpenAIEngine``: any OpenAI-compatible chat server (``vllm serve``, SGLang, ...).
+
+Uses the official ``openai`` client, whose retries (with backoff, on connection errors,
+timeouts, 429 and 5xx) and per-request timeouts apply; requests of one batch are sent
+concurrently. Each request's ``policy_id`` picks the served model name (vLLM serves LoRA
+adapters as model names), through ``policy_models``. A request that still fails after the
+retries raises :class:`EngineError`: a rollout cannot continue without its completion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from rolegym.rollout.types import Completion, Request
+
+__all__ = ["EngineError", "OpenAIEngine"]
+
+
+class EngineError(RuntimeError):
+    """The engine could not produce a completion."""
+
+
+class OpenAIEngine:
+    """Completions from an OpenAI-compatible server.
+
+    Args:
+        base_url: For example ``http://127.0.0.1:8000/v1``.
+        model: The served model name used when a policy has no entry in ``policy_models``.
+        policy_models: Policy id -> served model name (for example one LoRA adapter per role).
+        api_key: Sent as the bearer token (``"EMPTY"`` for local servers).
+        max_tokens: Longest completion.
+        temperature: Sampling temperature.
+        timeout_s: Per-request timeout.
+        max_retries: Retries per request (the client's backoff applies).
+        concurrency: Requests in flight at once within one :meth:`generate` call.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        policy_models: Mapping[str, str] | None = None,
+        api_key: str = "EMPTY",
+        max_tokens: int = 1024,
+        temperature: float = 0.7,
+        timeout_s: float = 120.0,
+        max_retries: int = 2,
+        concurrency: int = 32,
+    ) -> None:
+        import openai
+
+        self._openai = openai
+        options = {"base_url": base_url, "api_key": api_key, "timeout": timeout_s,
+                   "max_retries": max_retries}  # fmt: skip
+        self.client = openai.OpenAI(**options)
+        self.async_client = openai.AsyncOpenAI(**options)
+        self.model = model
+        self.policy_models = dict(policy_models or {})
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.concurrency = concurrency
+
+    def _args(self, request: Request) -> dict[str, Any]:
+        return {
+            "model": self.policy_models.get(request.policy_id, self.model),
+            "messages": [dict(m) for m in request.messages],
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "seed": request.sampling_seed % (2**31),
+            "logprobs": True,
+        }
+
+    @staticmethod
+    def _completion(response: Any) -> Completion:
+        choice = response.choices[0]
+        content = choice.logprobs.content if choice.logprobs and choice.logprobs.content else None
+        return Completion(
+            text=choice.message.content or "",
+            logprobs=[t.logprob for t in content] if content else None,
+            finish_reason=choice.finish_reason,
+        )
+
+    def complete(self, request: Request) -> Completion:
+        """One request, synchronously."""
+        try:
+            return self._completion(self.client.chat.completions.create(**self._args(request)))
+        except self._openai.OpenAIError as e:
+            raise EngineError(f"{type(e).__name__} for {request.agent}: {e}") from e
+
+    async def acomplete(self, request: Request) -> Completion:
+        """One request, for :func:`rolegym.rollout.arollout`."""
+        try:
+            response = await self.async_client.chat.completions.create(**self._args(request))
+        except self._openai.OpenAIError as e:
+            raise EngineError(f"{type(e).__name__} for {request.agent}: {e}") from e
+        return self._completion(response)
+
+    def generate(self, requests: Sequence[Request]) -> list[Completion]:
+        """All requests, ``concurrency`` at a time; the result is in request order."""
+        with ThreadPoolExecutor(max(1, min(self.concurrency, len(requests)))) as pool:
+            return list(pool.map(self.complete, requests))

@@ -1,0 +1,96 @@
+"""A small OpenAI-compatible chat server in front of any rolegym engine.
+
+``serve(engine)`` answers ``POST /v1/chat/completions`` (and ``GET /v1/models``) on loopback
+with the engine's completions, logprobs included, so the HTTP path (:mod:`.engines.openai`
+and :func:`rolegym.rollout.arollout`) can run against a micro model on a CPU. It is built on
+the standard library's threading HTTP server: a test and demo server, not a production one
+(use ``vllm serve`` for that).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from rolegym.rollout.types import Engine, Request
+
+__all__ = ["serve"]
+
+
+def _handler(engine: Engine, model_name: str, lock: threading.Lock) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+        def _send(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/") == "/v1/models":
+                self._send(200, {"object": "list", "data": [{"id": model_name, "object": "model"}]})
+            else:
+                self._send(404, {"error": {"message": "not found"}})
+
+        def do_POST(self) -> None:
+            if self.path.rstrip("/") != "/v1/chat/completions":
+                self._send(404, {"error": {"message": "not found"}})
+                return
+            try:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                request = Request(
+                    env_index=0, agent="client", role="client", turn=0,
+                    messages=tuple(body["messages"]), sampling_seed=int(body.get("seed") or 0),
+                    policy_id=str(body.get("model", model_name)),
+                )  # fmt: skip
+            except (ValueError, KeyError, TypeError) as e:
+                self._send(400, {"error": {"message": f"bad request: {e}"}})
+                return
+            try:
+                with lock:  # one generation at a time: the engine's model is not shared
+                    completion = engine.generate([request])[0]
+            except Exception as e:
+                self._send(500, {"error": {"message": f"{type(e).__name__}: {e}"}})
+                return
+            text = completion if isinstance(completion, str) else completion.text
+            logprobs = None if isinstance(completion, str) else completion.logprobs
+            choice: dict[str, Any] = {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": getattr(completion, "finish_reason", None) or "stop",
+            }
+            if body.get("logprobs") and logprobs is not None:
+                choice["logprobs"] = {
+                    "content": [
+                        {"token": "", "logprob": lp, "bytes": None, "top_logprobs": []}
+                        for lp in logprobs
+                    ]
+                }
+            self._send(200, {
+                "id": "chatcmpl-rolegym", "object": "chat.completion", "created": 0,
+                "model": body.get("model", model_name), "choices": [choice],
+                "usage": {"prompt_tokens": 0, "completion_tokens": len(logprobs or []),
+                          "total_tokens": len(logprobs or [])},
+            })  # fmt: skip
+
+    return Handler
+
+
+def serve(
+    engine: Engine, *, host: str = "127.0.0.1", port: int = 0, model_name: str = "rolegym-micro"
+) -> ThreadingHTTPServer:
+    """Start serving ``engine`` in a background thread; returns the server.
+
+    ``server.server_address`` gives the bound port (``port=0`` picks a free one); stop it with
+    ``server.shutdown()``.
+    """
+    server = ThreadingHTTPServer((host, port), _handler(engine, model_name, threading.Lock()))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
