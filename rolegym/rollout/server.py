@@ -9,6 +9,7 @@ the standard library's threading HTTP server: a test and demo server, not a prod
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,7 +31,8 @@ def _handler(engine: Engine, model_name: str, lock: threading.Lock) -> type[Base
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(data)  # the client may have given up (its timeout)
 
         def do_GET(self) -> None:
             if self.path.rstrip("/") == "/v1/models":
