@@ -55,3 +55,18 @@ def test_code_verifier_smoke(tmp_path: Path) -> None:
     assert saved["correctness"]["rolegym_canonical_pass"] == 1.0
     assert saved["correctness"]["rolegym_mutants_fail"] == 1.0
     assert not any(row["rolegym_passes"] for row in saved["reward_hacks"])
+
+
+def test_rollout_smoke(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    bench = _load("rollout")
+    out = tmp_path / "rollout.json"
+    bench.main(
+        bench.Config(
+            episodes=4, group_size=2, max_new_tokens=4, workflows=("voting", "single"), out=out
+        )
+    )
+    saved = json.loads(out.read_text())
+    voting = saved["workflows"]["voting-arith-v0"]
+    assert voting["batch_engine_calls"] == 2 and voting["plain_engine_calls"] == 16
+    assert voting["same_completions"]
