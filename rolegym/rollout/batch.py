@@ -12,7 +12,10 @@ Environments come in groups of ``group_size`` that share one task, as GRPO needs
 request carries a sampling seed derived stably from (episode seed, agent, turn, group member)
 and the ``policy_id`` its role maps to. Completions' token ids, logprobs and finish reasons
 are attached to the turns (``Turn.extras``). Environments advance on a thread pool when
-``workers > 1``, so that verification (code runs in sandboxes) of different episodes overlaps.
+``workers > 1``, so that the verification of different episodes (code runs in sandboxes)
+overlaps; a round's engine call waits for the previous round's steps, since they decide the
+next prompts. :func:`rolegym.rollout.arollout` also overlaps verification with generation:
+each episode steps off the event loop while the others' requests are in flight.
 """
 
 from __future__ import annotations

@@ -90,3 +90,27 @@ def test_every_workflow_through_episode_batch_and_arollout(engine: HFEngine, wor
             la, lb = ta["extras"].pop("logprobs"), tb["extras"].pop("logprobs")
             assert max(abs(x - y) for x, y in zip(la, lb, strict=True)) < 1e-4
         assert a == b
+
+
+def test_peft_adapters_serve_policies() -> None:
+    peft = pytest.importorskip("peft")
+    base = build_model(seed=3)
+    config = peft.LoraConfig(
+        r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False
+    )
+    model = peft.get_peft_model(base, config, adapter_name="gen")
+    model.add_adapter("agg", config)
+    engine = HFEngine(model, build_tokenizer(), max_new_tokens=12)
+    out = engine.generate(
+        [_request("Hi", 5, "gen"), _request("Hi", 5, "agg"), _request("Hi", 5, "gen")]
+    )
+    assert out[0].token_ids == out[2].token_ids  # same adapter, same seed
+    assert out[0].logprobs != out[1].logprobs  # another adapter, another distribution
+
+
+def test_llama_micro_model_runs() -> None:
+    engine = HFEngine(build_model("llama", seed=4), build_tokenizer(), max_new_tokens=6)
+    completion = engine.generate([_request("Hi", 1)])[0]
+    assert 0 < len(completion.token_ids) <= 6
+    with pytest.raises(ValueError, match="kind"):
+        build_model("gpt2")  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """``HFEngine``: generation with ``transformers`` models, on CPU or GPU.
 
 Requests are grouped by ``policy_id``; each policy is a model of its own, or a named PEFT
-adapter of one model (``model.set_adapter(policy_id)``). Prompts are the tokenizer's chat
+adapter of one model (``model.set_adapter(policy_id)``; one :meth:`HFEngine.generate` call at
+a time per engine, since the active adapter is model state). Prompts are the tokenizer's chat
 template applied to the request messages (Qwen3's thinking switch, ``enable_thinking``, is
 passed through and off by default, as in the paper), left-padded into one batch.
 
