@@ -290,13 +290,14 @@ class WorkflowEnv(AECEnv[str, Observation, str]):
     def ready_agents(self) -> tuple[str, ...]:
         """Live agents, in turn order, whose observation is already final.
 
-        The first is the next agent to act; agents of a ``parallel_roles`` role queued right
+        The first is the next agent to act (empty while ``agent_selection`` is a dead agent
+        waiting for its ``None`` step); agents of a ``parallel_roles`` role queued right
         after it (same role) follow, e.g. all voters of a Voting episode or all workers once
         the orchestrator has spoken. Generating for all of them at once and stepping them in
         order gives exactly what stepping one at a time would.
         """
-        if not self._queue:
-            return ()
+        if not self._queue or self.agent_selection != self._queue[0]:
+            return ()  # a dead agent must be stepped out (with None) first
         first = self._queue[0]
         ready = [first]
         role = self._roles[first]

@@ -38,7 +38,8 @@ from rolegym.verifiers.extract import after_thinking
 __all__ = ["OrchWorkersEnv", "parse_strategies"]
 
 _STRATEGY = re.compile(
-    r"^\s*\**\s*STRATEGY\s*(\d+)\s*\**\s*[:.)-]\s*\**\s*(.*)$", re.IGNORECASE | re.MULTILINE
+    r"^[ \t]*\**[ \t]*STRATEGY[ \t]*(\d+)[ \t]*\**[ \t]*[:.)-][ \t]*\**[ \t]*(.*)$",
+    re.IGNORECASE | re.MULTILINE,
 )
 _NUMBERED = re.compile(r"^\s*(\d+)[.)]\s+(.*\S)\s*$", re.MULTILINE)
 

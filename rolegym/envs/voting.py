@@ -38,6 +38,7 @@ from rolegym.verifiers.extract import after_thinking, boxed_all
 __all__ = ["VotingEnv", "parse_choice"]
 
 _DIGIT = re.compile(r"(?<![0-9])([1-9])(?![0-9])")
+_INDEX = re.compile(r"[0-9]{1,6}")  # ASCII digits only: '²'.isdigit() is true but int() fails
 
 
 def parse_choice(text: str, k: int) -> tuple[int, str | None]:
@@ -45,7 +46,7 @@ def parse_choice(text: str, k: int) -> tuple[int, str | None]:
     body = after_thinking(text)
     for box in boxed_all(body):
         inner = box.strip()
-        if inner.isdigit() and 1 <= int(inner) <= k:
+        if _INDEX.fullmatch(inner) and 1 <= int(inner) <= k:
             return int(inner), None
     m = next((m for m in _DIGIT.finditer(body) if int(m.group(1)) <= k), None)
     if m is not None:

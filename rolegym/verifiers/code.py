@@ -10,9 +10,9 @@ Two test protocols:
 
 - ``stdio``: the test's input is fed on standard input; standard output is compared here.
   Rule: both are split into lines and trailing blank lines are ignored; the line counts must
-  agree, and each pair of lines must have the same whitespace-separated tokens, where two
-  tokens that both read as floats (and are not both integers) match within an absolute or
-  relative tolerance of 1e-6.
+  agree, and each pair of lines must have the same whitespace-separated tokens, where an
+  integer expected token needs an equal integer and any other number matches within an
+  absolute or relative tolerance of 1e-6.
 - ``call``: the runner calls the task's ``fn_name`` with each test's arguments and returns
   each result as JSON of exact builtin types only (``int``, ``float``, ``str``, ``bool``,
   ``None``, ``list``/``tuple``, ``dict`` with string keys); anything else, an always-equal
@@ -37,6 +37,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -83,13 +84,18 @@ def _floaty(token: str) -> float | None:
         return None
 
 
-def _tokens_match(a: str, b: str) -> bool:
-    if a == b:
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _tokens_match(got: str, expected: str) -> bool:
+    if got == expected:
         return True
-    fa, fb = _floaty(a), _floaty(b)
-    if fa is None or fb is None or (a.lstrip("-").isdigit() and b.lstrip("-").isdigit()):
+    if _INTEGER.fullmatch(expected):  # an integer answer must be that integer, exactly
+        return bool(_INTEGER.fullmatch(got)) and int(got) == int(expected)
+    fg, fe = _floaty(got), _floaty(expected)
+    if fg is None or fe is None:
         return False
-    return math.isclose(fa, fb, rel_tol=1e-6, abs_tol=1e-6)
+    return math.isclose(fg, fe, rel_tol=1e-6, abs_tol=1e-6)
 
 
 def outputs_match(got: str, expected: str) -> bool:
@@ -114,12 +120,17 @@ def outputs_match(got: str, expected: str) -> bool:
 
 
 def values_equal(got: Any, expected: Any) -> bool:
-    """Compare decoded JSON values: exact types, floats within 1e-6."""
-    if isinstance(expected, float) or isinstance(got, float):
-        if isinstance(got, bool) or isinstance(expected, bool):
-            return got is expected
-        if isinstance(got, (int, float)) and isinstance(expected, (int, float)):
+    """Compare decoded JSON values: exact types; a float expected value within 1e-6.
+
+    An integer expected value needs an equal integer (``1e9`` is not ``1000000007``).
+    """
+    if isinstance(got, bool) or isinstance(expected, bool):
+        return got is expected
+    if isinstance(expected, float):
+        if isinstance(got, (int, float)):
             return math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-6)
+        return False
+    if isinstance(got, float):
         return False
     if isinstance(expected, list) and isinstance(got, list):
         return len(got) == len(expected) and all(map(values_equal, got, expected))

@@ -20,8 +20,11 @@ documented policy:
   answer must be one letter (``C``, ``(C)``, ``\text{(C)}``, ``c``), so letter spam
   (``A,B,C,D``) is wrong.
 - **Equation for a value.** When the reference has no ``=`` and the answer does, the answer
-  counts only if its left side is a variable name (``x = 2`` for ``2``); its right side is
-  then compared. ``9 = 2`` for ``2`` is wrong (math-verify accepts it: a false positive).
+  counts only if it is one top-level equation whose left side is a variable name (``x = 2``
+  for ``2``); its right side is then compared. ``9 = 2``, ``x = 9 = 2`` and ``\{9 = 2\}`` for
+  ``2`` are wrong (math-verify accepts them: false positives).
+- **Scripts.** Superscript digits are exponents (``2⁵`` is ``2^{5}``), subscripts are
+  subscripts; other scripts' decimal digits are digits.
 """
 
 from __future__ import annotations
@@ -53,15 +56,37 @@ def strip_invisible(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs"))
 
 
+_SUPER = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-")
+_SUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_SCRIPTS = re.compile(r"([⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻]+)|([₀₁₂₃₄₅₆₇₈₉]+)")
+
+
+def _scripts(text: str) -> str:
+    """Superscript digits become ``^{...}`` and subscripts ``_{...}``.
+
+    NFKC alone would flatten ``2⁵`` into ``25``.
+    """
+    return _SCRIPTS.sub(
+        lambda m: (
+            "^{" + m.group(1).translate(_SUPER) + "}"
+            if m.group(1)
+            else "_{" + m.group(2).translate(_SUB) + "}"
+        ),
+        text,
+    )
+
+
 def _ascii_digits(text: str) -> str:
+    """Decimal digits of other scripts (category Nd: full-width, Arabic-Indic) to ASCII."""
     return "".join(
-        str(unicodedata.digit(c)) if not c.isascii() and c.isdigit() else c for c in text
+        str(unicodedata.decimal(c)) if not c.isascii() and unicodedata.category(c) == "Nd" else c
+        for c in text
     )
 
 
 def canonical(answer: str) -> str:
     """A canonical spelling of an answer for string comparison (see the module docstring)."""
-    s = _ascii_digits(unicodedata.normalize("NFKC", strip_invisible(answer)))
+    s = _ascii_digits(unicodedata.normalize("NFKC", _scripts(strip_invisible(answer))))
     s = s.replace("\\$", "").replace("$", "")  # currency signs, then math delimiters
     s = s.replace("\\varnothing", "\\emptyset").replace("\\%", "%")
     s = _STRIP.sub("", s)
@@ -168,14 +193,16 @@ def decide(reference: str, answer: str) -> Exact:
     if len(ref) == 1 and "A" <= ref <= "J":
         m = _LETTER.match(ans)
         return Exact(bool(m) and m.group(1).upper() == ref, "choice", answer, detail)
-    engine_answer = answer
+    engine_answer = _scripts(answer)
     eq = _top_level_equals(ans)
+    if "=" in ans and "=" not in ref and (eq < 0 or ans.count("=") > 1):
+        return Exact(False, "equation", answer, detail)  # '\\{9=2\\}', 'x=9=2': not a value
     if eq >= 0 and _top_level_equals(ref) < 0:
         lhs, rhs = ans[:eq], ans[eq + 1 :]
         if not _NAME.match(lhs):
             return Exact(False, "equation", answer, detail)
-        raw_eq = _top_level_equals(answer)
-        engine_answer = answer[raw_eq + 1 :] if raw_eq >= 0 else rhs
+        raw_eq = _top_level_equals(engine_answer)
+        engine_answer = engine_answer[raw_eq + 1 :] if raw_eq >= 0 else rhs
         ans = rhs
         detail = {"parsed": ans, "reference": ref}
         if ans == ref:

@@ -118,6 +118,8 @@ def test_memoises_identical_programs(verifier: CodeVerifier) -> None:
         ("1.1\n", "1.0\n", False),
         ("3\n", "4\n", False),
         ("10\n", "10.0000001\n", True),
+        ("1e9\n", "1000000007\n", False),  # an integer answer needs that integer
+        ("3.0\n", "3\n", False),
         ("a b\n", "a  b\n", True),
         ("1\n2\n", "1\n", False),
     ],
