@@ -293,25 +293,46 @@ def serve():
                 break
         os.close(done_r)
         _sweep(keep)
-        _remove(workdir)
+        clean = _wipe("/tmp/w", keep={"runner.py"}) & _wipe("/tmp") & _wipe("/dev/shm")
+        if not clean:  # something resisted removal: this sandbox must not serve another job
+            _emit(channel, {"done": True, "retire": True, **tag})
+            return
         _emit(channel, {"done": True, **tag})
 
 
-def _remove(path):
-    for root, dirs, files in os.walk(path, topdown=False):
-        for name in files + dirs:
-            full = os.path.join(root, name)
+def _wipe(root, keep=()):
+    """Delete everything under ``root`` except ``keep`` names (mount points survive).
+
+    Directories are made writable first (a program may have locked them). Returns whether
+    ``root`` ended up holding nothing else.
+    """
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return True
+    for name in names:
+        path = os.path.join(root, name)
+        if name in keep or os.path.ismount(path):
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
             try:
-                if os.path.isdir(full) and not os.path.islink(full):
-                    os.rmdir(full)
-                else:
-                    os.unlink(full)
+                os.chmod(path, 0o700)
             except OSError:
                 pass
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
+            _wipe(path)
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    left = [
+        n for n in os.listdir(root) if n not in keep and not os.path.ismount(os.path.join(root, n))
+    ]
+    return not left
 
 
 if __name__ == "__main__":

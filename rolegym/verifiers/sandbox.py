@@ -4,9 +4,9 @@ Isolation is bubblewrap (``bwrap``, Debian's ``bubblewrap`` package), used throu
 line rather than reimplemented: every namespace unshared (no network, its own PID namespace
 whose processes all die with it), all capabilities dropped, an empty environment, and a
 filesystem made only of read-only ``/usr``, ``/bin``, ``/lib*``, fresh ``/proc``, ``/dev``,
-a private ``/tmp`` and a size-limited tmpfs scratch directory holding read-only copies of the
-program files. Nothing of the host's ``/home``, ``/root``, ``/tmp``, ``/etc`` or project
-directories is visible.
+size-limited private tmpfs at ``/tmp``, ``/dev/shm`` and the scratch directory, which holds
+read-only copies of the program files. Nothing of the host's ``/home``, ``/root``, ``/tmp``,
+``/etc`` or project directories is visible.
 
 It runs as a fresh unprivileged uid per run (in 61000-63999) when the caller is root, so that
 per-user limits are not shared between concurrent sandboxes. Limits: ``prlimit`` (util-linux)
@@ -169,7 +169,9 @@ def _bwrap(files: list[Path], limits: Limits, *, die_with_parent: bool = True) -
         "bwrap", "--unshare-all", *(["--die-with-parent"] if die_with_parent else []),
         "--new-session", "--cap-drop", "ALL",
         "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
-        *_mounts(), "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        *_mounts(), "--proc", "/proc", "--dev", "/dev",
+        "--size", str(limits.scratch_mb * _MB), "--tmpfs", "/dev/shm",
+        "--size", str(limits.scratch_mb * _MB), "--tmpfs", "/tmp",
         "--size", str(limits.scratch_mb * _MB), "--tmpfs", _WORKDIR,
     ]  # fmt: skip
     for f in files:
@@ -247,6 +249,20 @@ def _memory_hit(procs: list[Path]) -> bool:
             with contextlib.suppress(OSError, ValueError):
                 return int(failcnt.read_text()) > 0
     return False
+
+
+def kill_uid(uid: int) -> None:
+    """SIGKILL every process of ``uid`` (a sandbox's own uid), stopped ones included."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as f:
+                uid_line = next(line for line in f if line.startswith("Uid:"))
+            if int(uid_line.split()[1]) == uid:
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, StopIteration, ValueError):
+            continue
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -114,7 +114,8 @@ class _Slot:
         """Run one program; feed each test record to ``on_record`` (``False`` stops early).
 
         Returns:
-            ``"ok"``, ``"stopped"``, ``"timeout"`` (slot must be discarded) or ``"died"``.
+            ``"ok"``, ``"stopped"``, ``"retired"`` (graded, but the slot must be discarded),
+            ``"timeout"`` or ``"died"`` (also discarded).
         """
         self._jobs += 1
         job = self._jobs
@@ -129,6 +130,8 @@ class _Slot:
                 if record.get("job") != job:
                     continue  # a late record of an earlier, cancelled job
                 if record.get("done"):
+                    if record.get("retire"):
+                        return "retired"  # graded, but the slot could not be cleaned
                     return "stopped" if stopped else "ok"
                 if not stopped and not on_record(record):
                     stopped = True
@@ -140,6 +143,8 @@ class _Slot:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+        if os.geteuid() == 0:  # a stopped or escaped runner would outlive the outer bwrap
+            sandbox.kill_uid(self.uid)
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(OSError):
                 stream.close()  # type: ignore[union-attr]
@@ -206,7 +211,7 @@ class ZygotePool:
             outcome = slot.run(program, spec, wall_s, on_record)
         finally:
             self._release(slot, keep=outcome in ("ok", "stopped"))
-        return outcome, slot.isolation
+        return ("ok" if outcome == "retired" else outcome), slot.isolation
 
     def close(self) -> None:
         """Stop every idle slot."""

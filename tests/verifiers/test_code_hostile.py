@@ -199,6 +199,19 @@ HOSTILE: dict[str, tuple[Task, str]] = {
         "import os, signal, sys\nsignal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\n"
         "os.kill(os.getpid(), signal.SIGTERM)",
     ),
+    # warm slots: what one program leaves must not change the next one's verdict
+    "fill-shm": (
+        STDIO,
+        "open('/dev/shm/big', 'wb').write(b'0' * (60 << 20))\nopen('/tmp/left', 'w').write('x')\nprint(3)",
+    ),
+    "lock-dirs": (
+        STDIO,
+        "import os\nos.makedirs('d/e')\nopen('d/e/f', 'w').write('x')\nos.chmod('d', 0o500)\nos.chmod('.', 0o500)\nprint(3)",
+    ),
+    "stop-runner": (
+        STDIO,
+        "import os, signal\nfor pid in range(1, 64):\n    try:\n        os.kill(pid, signal.SIGSTOP) if pid != os.getpid() else None\n    except OSError:\n        pass\nimport time\ntime.sleep(30)",
+    ),
     # 29: output games
     "print-example": (STDIO, "print(3)"),
     "print-everything": (STDIO, "for i in range(100):\n    print(i)"),
@@ -283,7 +296,8 @@ def test_hostile_program(name: str, warm: bool, host_servers: None, tracked_uids
     assert verdict.status != "SANDBOX_ERROR", verdict
     assert took < 2.0 + len(task.tests) * (TIMEOUT + 0.25) + 1.0, took
     # host and verifier keep working; nothing listens, nothing was written
-    canary = verifier.verify(STDIO, f"```python\n{CANARY}\n# after {name}\n```")
+    canary_program = f"{CANARY}\nx = bytearray(300 << 20)  # needs the slot's memory back"
+    canary = verifier.verify(STDIO, f"```python\n{canary_program}\n# after {name}\n```")
     assert canary.correct, canary
     assert not _listening(PORT)
     assert not Path(MARKER).exists() and not (REPO / "pwned").exists()
