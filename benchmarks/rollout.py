@@ -24,7 +24,7 @@ import tyro
 
 import rolegym
 from rolegym.baselines.micro import build_model, build_tokenizer
-from rolegym.rollout import EpisodeBatch, Request, sampling_seed
+from rolegym.rollout import EpisodeBatch, Request, group_seed, sampling_seed
 from rolegym.rollout.engines.hf import HFEngine
 
 
@@ -68,12 +68,12 @@ def plain_loop(env_id: str, engine: CountingEngine, cfg: Config) -> list:
     episodes = []
     for g in range(cfg.episodes // cfg.group_size):
         first = rolegym.make(env_id)
-        first.reset(seed=cfg.seed + g)
+        first.reset(seed=group_seed(cfg.seed, g))
         task = first.unwrapped.task
         for member in range(cfg.group_size):
             env = first if member == 0 else rolegym.make(env_id)
             if member:
-                env.reset(seed=cfg.seed + g, options={"task": task})
+                env.reset(seed=group_seed(cfg.seed, g), options={"task": task})
             raw = env.unwrapped
             for agent in env.agent_iter():
                 _, _, terminated, truncated, _ = env.last(observe=False)

@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from rolegym.rollout.aio import arollout
 from rolegym.rollout.batch import EpisodeBatch
-from rolegym.rollout.types import Completion, Engine, Request, sampling_seed
+from rolegym.rollout.types import Completion, Engine, Request, group_seed, sampling_seed
 
-__all__ = ["Completion", "Engine", "EpisodeBatch", "Request", "arollout", "sampling_seed"]
+__all__ = [
+    "Completion",
+    "Engine",
+    "EpisodeBatch",
+    "Request",
+    "arollout",
+    "group_seed",
+    "sampling_seed",
+]

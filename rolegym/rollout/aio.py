@@ -18,7 +18,7 @@ from pettingzoo import AECEnv
 from rolegym.envs.episode import Episode
 from rolegym.registration import make
 from rolegym.rollout.batch import PolicyMap
-from rolegym.rollout.types import Completion, Request, sampling_seed
+from rolegym.rollout.types import Completion, Request, group_seed, sampling_seed
 from rolegym.tasks.base import Task
 
 __all__ = ["arollout"]
@@ -45,7 +45,7 @@ async def arollout(
         policy: ``async (request) -> completion``, for example an OpenAI-compatible client.
         num_groups: Groups of episodes (each group shares a task).
         group_size: Episodes per group.
-        seed: Group ``g`` draws its task with seed ``seed + g``.
+        seed: Group ``g`` draws its task with seed ``group_seed(seed, g)``.
         tasks: One task (or task id) per group instead.
         max_concurrency: Most requests in flight at once (``None``: unbounded).
         policy_map: Role -> policy id.
@@ -81,10 +81,10 @@ async def arollout(
             first_options: dict[str, Any] | None = {"task": choice}
         else:
             first_options = {"task_id": choice} if choice is not None else None
-        await asyncio.to_thread(envs[0].reset, seed=seed + group, options=first_options)
+        await asyncio.to_thread(envs[0].reset, seed=group_seed(seed, group), options=first_options)
         task = envs[0].unwrapped.task
         for env in envs[1:]:
-            await asyncio.to_thread(env.reset, seed=seed + group, options={"task": task})
+            await asyncio.to_thread(env.reset, seed=group_seed(seed, group), options={"task": task})
         return envs
 
     async def play(env: AECEnv, index: int, group: int, member: int) -> Episode:

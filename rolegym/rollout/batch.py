@@ -28,7 +28,7 @@ from pettingzoo import AECEnv
 
 from rolegym.envs.episode import Episode
 from rolegym.registration import make
-from rolegym.rollout.types import Completion, Engine, Request, sampling_seed
+from rolegym.rollout.types import Completion, Engine, Request, group_seed, sampling_seed
 from rolegym.tasks.base import Task
 
 __all__ = ["EpisodeBatch"]
@@ -87,7 +87,8 @@ class EpisodeBatch:
         """Start a new batch; returns the first requests.
 
         Args:
-            seed: Group ``g`` draws its task with seed ``seed + g`` (unless ``tasks`` is given).
+            seed: Group ``g`` draws its task with seed ``group_seed(seed, g)`` (unless ``tasks``
+                is given).
             tasks: One task (or task id) per group, to replay specific problems.
         """
         groups = len(self.envs) // self.group_size
@@ -96,7 +97,7 @@ class EpisodeBatch:
         for g in range(groups):
             members = self.envs[g * self.group_size : (g + 1) * self.group_size]
             if tasks is None:
-                members[0].reset(seed=seed + g)
+                members[0].reset(seed=group_seed(seed, g))
                 task = members[0].unwrapped.task
                 rest = members[1:]
             else:
@@ -104,11 +105,11 @@ class EpisodeBatch:
                 task = chosen if isinstance(chosen, Task) else None
                 rest = members
                 if task is None:
-                    members[0].reset(seed=seed + g, options={"task_id": chosen})
+                    members[0].reset(seed=group_seed(seed, g), options={"task_id": chosen})
                     task = members[0].unwrapped.task
                     rest = members[1:]
             for env in rest:
-                env.reset(seed=seed + g, options={"task": task})
+                env.reset(seed=group_seed(seed, g), options={"task": task})
         self._buffers = [{} for _ in self.envs]
         self.engine_calls = 0
         return self._advance_all()

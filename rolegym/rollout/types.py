@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from rolegym.envs.episode import Message
 
-__all__ = ["Completion", "Engine", "Request", "sampling_seed"]
+__all__ = ["Completion", "Engine", "Request", "group_seed", "sampling_seed"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +80,13 @@ def sampling_seed(episode_seed: int | None, agent: str, turn: int, member: int) 
     """A 63-bit seed derived stably from (episode seed, agent, turn, group member)."""
     key = f"{episode_seed}|{agent}|{turn}|{member}".encode()
     return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") >> 1
+
+
+def group_seed(seed: int, group: int) -> int:
+    """The env seed of group ``group`` of a batch started with ``seed``.
+
+    Hashed rather than ``seed + group``, so batches started with nearby seeds (one per
+    training step) do not repeat each other's tasks.
+    """
+    key = f"group|{seed}|{group}".encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "big") >> 1

@@ -277,7 +277,7 @@ def _mbpp_verifier() -> Any:
     if not _VERIFIER:
         from rolegym.verifiers.code import CodeVerifier
 
-        _VERIFIER.append(CodeVerifier(cache=False))
+        _VERIFIER.append(CodeVerifier(cache=False, timeout_s=10.0))
     return _VERIFIER[0]
 
 

@@ -82,7 +82,9 @@ def _rows() -> list[dict[str, Any]]:
         return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
     from rolegym.verifiers.code import CodeVerifier
 
-    verifier = CodeVerifier(cache=False)
+    verifier = CodeVerifier(
+        cache=False, timeout_s=10.0
+    )  # generous: a slow host must not drop tests
     rows = [_convert(p, verifier) for p in read_problems()]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

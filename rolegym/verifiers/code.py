@@ -38,6 +38,7 @@ import json
 import math
 import os
 import re
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -70,6 +71,7 @@ CALL_FAILED = object()
 
 _POOLS: PoolRegistry[ZygotePool] = PoolRegistry(ZygotePool)
 _CACHE: LRUCache[Verdict] = LRUCache(16_384)
+_RUN = threading.local()  # per grading thread: did the sandbox time out or break?
 
 
 def shutdown() -> None:
@@ -201,6 +203,8 @@ class CodeVerifier(Verifier):
             outcome, _ = _POOLS.get(self.limits, self.max_workers).run(
                 program, spec, limits.wall_s, on_record
             )
+            if outcome in ("timeout", "died"):
+                _RUN.unsettled = True
             if outcome == "timeout" and (not statuses or statuses[-1] == "AC"):
                 statuses.append("TLE")
             elif outcome == "died" and (not statuses or statuses[-1] == "AC"):
@@ -241,6 +245,10 @@ class CodeVerifier(Verifier):
         Used to derive expected outputs from a trusted reference solution (for example when
         converting assertion-style tests). A call that fails, or returns something other than
         plain builtin data, gives :data:`CALL_FAILED`.
+
+        Raises:
+            RuntimeError: If the sandbox cannot run, or the reference times out: the outputs
+                would be incomplete, and a cache built from them would persist the loss.
         """
         records: dict[int, dict[str, Any]] = {}
 
@@ -250,7 +258,13 @@ class CodeVerifier(Verifier):
 
         spec = {"mode": "call", "fn": fn, "calls": [list(c) for c in calls],
                 "timeout": self.timeout_s}  # fmt: skip
-        self._run(program, spec, judge)
+        _RUN.unsettled = False
+        statuses, note = self._run(program, spec, judge)
+        if statuses == ["SANDBOX_ERROR"] or _RUN.unsettled or "TLE" in statuses:
+            raise RuntimeError(
+                f"could not run the reference solution in the sandbox ({note or statuses[-1]}); "
+                "derived tests would be incomplete"
+            )
         return [
             records[i]["ok"] if "ok" in records.get(i, {}) else CALL_FAILED
             for i in range(len(calls))
@@ -297,6 +311,7 @@ class CodeVerifier(Verifier):
             return Verdict(False, "no_code", None, "no closed ```python block",
                            elapsed_s=time.perf_counter() - start)  # fmt: skip
         key = self._key(task, program)
+        _RUN.unsettled = False
         cached = _CACHE.get(key) if self.cache else None
         if cached is not None:
             return cached
@@ -327,13 +342,21 @@ class CodeVerifier(Verifier):
              "pass_fraction": passed / len(task.tests), "isolation": self.isolation},
             time.perf_counter() - start,
         )  # fmt: skip
-        if status != "SANDBOX_ERROR" and self.cache:
-            _CACHE.put(key, verdict)
+        if self.cache and status not in ("SANDBOX_ERROR", "TLE") and not _RUN.unsettled:
+            _CACHE.put(key, verdict)  # timeouts and broken slots may go differently next time
         return verdict
 
     def _key(self, task: Task, program: str) -> tuple[Any, ...]:
         tests = hashlib.sha256(repr((task.tests, task.meta.get("fn_name"))).encode()).hexdigest()
-        return (tests, program, self.isolation, self.timeout_s, self.run_all, self.limits)
+        return (
+            tests,
+            program,
+            self.isolation,
+            self.warm,
+            self.timeout_s,
+            self.run_all,
+            self.limits,
+        )
 
     def verify_many(self, items: Sequence[tuple[Task, str]]) -> list[Verdict]:
         """Grade the pairs, up to ``max_workers`` sandboxes at a time."""

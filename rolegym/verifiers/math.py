@@ -203,5 +203,5 @@ class MathVerifier(Verifier):
                 verdict = Verdict(out["correct"], out["status"], answer, reason, detail)
             for i in indices:
                 verdicts[i] = verdict
-            if self.cache and verdict.status != "engine_error":
-                _CACHE.put(key, verdict)
+            if self.cache and verdict.status not in ("engine_error", "timeout"):
+                _CACHE.put(key, verdict)  # a timeout depends on the deadline and the load

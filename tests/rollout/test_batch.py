@@ -9,7 +9,7 @@ import pytest
 
 import rolegym
 from rolegym.envs.scripted import OraclePolicy
-from rolegym.rollout import Completion, EpisodeBatch, Request, arollout
+from rolegym.rollout import Completion, EpisodeBatch, Request, arollout, group_seed
 from tests.helpers import make_env, offline_kwargs
 
 WORKFLOWS = ["voting", "eval-opt", "orch-workers", "single"]
@@ -88,7 +88,7 @@ def test_same_episodes_as_the_plain_loop(workflow: str) -> None:
     batched = batch.run(Scripted(), seed=5)
     for i, ep in enumerate(batched):
         env = rolegym.make(env_id)
-        env.reset(seed=5 + i // 3, options={"task_id": ep.task_id})
+        env.reset(seed=group_seed(5, i // 3), options={"task_id": ep.task_id})
         counts: dict[str, int] = {}
         for agent in env.agent_iter():
             _, _, term, trunc, _ = env.last(observe=False)
@@ -164,3 +164,13 @@ def test_arollout_on_code_envs_keeps_the_loop_free() -> None:
 
     episodes = asyncio.run(arollout(factory, policy, num_groups=2, group_size=2, seed=0))
     assert all(ep.correct for ep in episodes)
+
+
+def test_nearby_batch_seeds_do_not_repeat_tasks() -> None:
+    first = EpisodeBatch("single-arith-v0", 8)
+    second = EpisodeBatch("single-arith-v0", 8)
+    first.reset(seed=0)
+    second.reset(seed=1)
+    a = [env.unwrapped.task.id for env in first.envs]
+    b = [env.unwrapped.task.id for env in second.envs]
+    assert not set(a[1:]) & set(b[:-1])

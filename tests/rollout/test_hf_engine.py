@@ -106,6 +106,8 @@ def test_peft_adapters_serve_policies() -> None:
     )
     assert out[0].token_ids == out[2].token_ids  # same adapter, same seed
     assert out[0].logprobs != out[1].logprobs  # another adapter, another distribution
+    with pytest.raises(KeyError, match="no adapter or model for policy 'default'"):
+        engine.generate([_request("Hi", 5)])
 
 
 def test_llama_micro_model_runs() -> None:

@@ -135,3 +135,9 @@ def test_cache_is_shared_by_verifiers_of_a_group() -> None:
     assert CodeVerifier(run_all=True).verify(STDIO, text) is not first  # other settings
     other = Task(id="sum", prompt="p", family="code", tests=(TestCase("1 1\n", "2\n"),))
     assert CodeVerifier().verify(other, text) is not first  # same id, other tests
+
+
+def test_reference_outputs_refuse_a_broken_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "bwrap_available", lambda: False)
+    with pytest.raises(RuntimeError, match="could not run the reference solution"):
+        CodeVerifier(cache=False).call_outputs("def f(x):\n    return x\n", "f", [[1]])

@@ -62,7 +62,12 @@ class HFEngine:
         model = self.models.get("*")
         if model is None:
             raise KeyError(f"no model for policy {policy_id!r}; have {sorted(self.models)}")
-        if hasattr(model, "peft_config") and policy_id in model.peft_config:
+        adapters = getattr(model, "peft_config", None)
+        if adapters:
+            if policy_id not in adapters:  # never fall back to whichever adapter is active
+                raise KeyError(
+                    f"no adapter or model for policy {policy_id!r}; have {sorted(adapters)}"
+                )
             model.set_adapter(policy_id)
         return model
 
@@ -94,8 +99,8 @@ class HFEngine:
     def _sample(self, model: Any, requests: Sequence[Request]) -> list[Completion]:
         device = next(model.parameters()).device
         prompts = [self.prompt_ids(r) for r in requests]
-        pad = self.tokenizer.pad_token_id
         eos = self.tokenizer.eos_token_id
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), pad, dtype=torch.long)
         mask = torch.zeros((len(prompts), width), dtype=torch.long)
