@@ -45,7 +45,13 @@ def literal_calls(test_source: str, callee: str) -> list[list[Any]]:
 
 
 def convert_assertions(
-    reference: str, entry: str, test_source: str, callee: str, fallback_source: str, verifier: Any
+    reference: str,
+    entry: str,
+    test_source: str,
+    callee: str,
+    fallback_source: str,
+    verifier: Any,
+    fallback_prelude: str = "",
 ) -> tuple[list[TestCase], str | None]:
     """Function-call tests derived from assertions, or the fallback.
 
@@ -56,6 +62,8 @@ def convert_assertions(
         callee: The name the assertions call (``"candidate"`` in HumanEval, ``entry`` in MBPP).
         fallback_source: Test code to run after a program when nothing converts.
         verifier: A :class:`~rolegym.verifiers.code.CodeVerifier` to run the reference with.
+        fallback_prelude: Code to run before the program in the fallback (helpers the task
+            provides, which the program may redefine).
 
     Returns:
         The tests, and the fallback note when the fallback was used (else ``None``).
@@ -71,4 +79,4 @@ def convert_assertions(
     ]
     if tests:
         return tests, None
-    return [TestCase(fallback_source, "", "assert")], FALLBACK_NOTE
+    return [TestCase(fallback_source, fallback_prelude, "assert")], FALLBACK_NOTE

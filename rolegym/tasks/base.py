@@ -37,7 +37,8 @@ class TestCase:
             the JSON of the expected return value.
         protocol: ``"stdio"`` (run the program, compare output), ``"call"`` (call the
             task's ``fn_name`` on the arguments, compare the return value) or ``"assert"``
-            (a fallback: ``input`` is test code run after the program; ``output`` unused).
+            (a fallback: ``input`` is test code run after the program, ``output`` a prelude run
+            before it).
     """
 
     __test__ = False  # not a pytest class

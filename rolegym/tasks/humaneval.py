@@ -27,7 +27,7 @@ from rolegym.tasks.cache import cache_dir
 
 __all__ = ["CONVERTER_VERSION", "helper_source", "load_humaneval", "read_problems"]
 
-CONVERTER_VERSION = 2
+CONVERTER_VERSION = 3
 
 
 def helper_source(prompt: str, entry: str) -> str:
@@ -58,9 +58,10 @@ def read_problems() -> list[dict[str, Any]]:
 def _convert(problem: dict[str, Any], verifier: Any) -> dict[str, Any]:
     entry = problem["entry_point"]
     reference = problem["prompt"] + problem["canonical_solution"]
-    check = f"{helper_source(problem['prompt'], entry)}\n{problem['test']}\ncheck({entry})\n"
+    check = f"{problem['test']}\ncheck({entry})\n"
+    helpers = helper_source(problem["prompt"], entry)  # run before the program, as HumanEval does
     tests, fallback = convert_assertions(reference, entry, problem["test"], "candidate", check,
-                                         verifier)  # fmt: skip
+                                         verifier, fallback_prelude=helpers)  # fmt: skip
     meta: dict[str, Any] = {"source": "humaneval"}
     if fallback:
         meta["tests_fallback"] = fallback

@@ -18,8 +18,9 @@ Two test protocols:
   ``None``, ``list``/``tuple``, ``dict`` with string keys); anything else, an always-equal
   object or an ``int`` subclass included, is a runtime error. Results are compared here.
 - ``assert`` (a labelled fallback for assertion-style tests that cannot be converted, such as
-  HumanEval problems whose checks draw random inputs): the test's code runs after the program
-  in the sandbox and passes if it raises nothing. Here the untrusted process decides, so the
+  HumanEval problems whose checks draw random inputs): the test's ``output`` (a prelude, such
+  as helpers the prompt defines), the program and the test's ``input`` run in that order in the
+  sandbox, and the test passes if nothing raises. Here the untrusted process decides, so the
   reward hacks the other protocols stop (an always-equal return value) can pass; tasks that
   use it say so in ``meta["tests_fallback"]``.
 
@@ -301,7 +302,8 @@ class CodeVerifier(Verifier):
             status = record.get("status", "error")
             return {"ok": "AC", "assert_failed": "WA"}.get(status) or _STATUS.get(status, "RE")
 
-        spec = {"mode": "assert", "sources": [t.input for t in tests], "timeout": self.timeout_s}
+        spec = {"mode": "assert", "sources": [t.input for t in tests],
+                "preludes": [t.output for t in tests], "timeout": self.timeout_s}  # fmt: skip
         return self._run(program, spec, judge)
 
     def _grade(self, task: Task, response: str) -> Verdict:

@@ -156,9 +156,10 @@ def run_job(spec, source, channel, tag):
         return
     timeout, limit = spec["timeout"], spec.get("output_limit", 1 << 20)
     if spec["mode"] == "assert":  # the fallback protocol: the test code runs after the program
-        for i, test in enumerate(spec["sources"]):
+        preludes = spec.get("preludes") or [""] * len(spec["sources"])
+        for i, (test, prelude) in enumerate(zip(spec["sources"], preludes, strict=True)):
             try:
-                combined = compile(source + "\n" + test, "solution.py", "exec")
+                combined = compile(prelude + "\n" + source + "\n" + test, "solution.py", "exec")
             except (SyntaxError, ValueError) as e:
                 emit({"i": i, "compile_error": type(e).__name__})
                 return

@@ -56,9 +56,10 @@ def test_derived_tests_reject_a_wrong_mutant(humaneval) -> None:
     for task in humaneval:
         p = problems[task.id]
         entry = p["entry_point"]
-        check = f"{helper_source(p['prompt'], entry)}\n{p['test']}\ncheck({entry})\n"
+        check = f"{p['test']}\ncheck({entry})\n"  # the prompt's helpers first, as HumanEval does
+        prelude = helper_source(p["prompt"], entry)
         original = Task(id=task.id + "/original", prompt="p", family="code",
-                        tests=(TestCase(check, "", "assert"),))  # fmt: skip
+                        tests=(TestCase(check, prelude, "assert"),))  # fmt: skip
         for mutant in single_point_mutants(task.meta["reference_solution"]):
             if verifier.verify(original, _code(mutant)).correct:
                 continue  # equivalent, as far as HumanEval's own check can tell
