@@ -24,7 +24,6 @@ Run: ``python benchmarks/math_verifier.py`` (options: ``--help``).
 from __future__ import annotations
 
 import json
-import logging
 import platform
 import subprocess
 import sys
@@ -37,6 +36,7 @@ import tyro
 
 from rolegym.tasks import Task
 from rolegym.verifiers.math import MathVerifier, clear_cache, shutdown
+from rolegym.verifiers.math_peer import trl_style_grader
 
 
 # ---------------------------------------------------------------------------- config
@@ -138,27 +138,8 @@ HOSTILE = [
 
 # ---------------------------------------------------------------------------- the peer
 def _math_verify():
-    from latex2sympy2_extended import NormalizationConfig
-    from math_verify import LatexExtractionConfig, parse, verify
-
-    logging.getLogger("math_verify").setLevel(logging.ERROR)
-    pred_config = [
-        LatexExtractionConfig(
-            normalization_config=NormalizationConfig(
-                nits=False, malformed_operators=False, basic_latex=True,
-                boxed="all", units=True,
-            ),
-            boxed_match_priority=0,
-            try_extract_without_anchor=False,
-        )
-    ]  # fmt: skip
-
-    def grade(reference: str, response: str) -> bool:
-        gold = parse(f"${reference}$")
-        pred = parse(response, extraction_config=pred_config, extraction_mode="first_match")
-        return bool(verify(gold, pred)) if gold else False
-
-    return grade
+    grade = trl_style_grader()
+    return lambda reference, response: bool(grade(reference, response))
 
 
 def _peer_hostile_latency() -> list[float | None]:

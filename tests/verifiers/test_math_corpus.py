@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 
 import pytest
 
 from rolegym.tasks import Task
 from rolegym.verifiers import MathVerifier
+from rolegym.verifiers.math_peer import trl_style_grader
 from tests.verifiers.math_corpus import CORPUS
 
 # Cases where rolegym deliberately disagrees with math-verify (run as TRL's accuracy reward
@@ -70,27 +70,8 @@ def test_corpus_one_at_a_time_agrees_with_batch() -> None:
 
 
 def _math_verify_verdicts() -> list[bool | None]:
-    from latex2sympy2_extended import NormalizationConfig
-    from math_verify import LatexExtractionConfig, parse, verify
-
-    # The prediction config of TRL's accuracy_reward; the gold is parsed with the defaults.
-    pred_config = [
-        LatexExtractionConfig(
-            normalization_config=NormalizationConfig(
-                nits=False, malformed_operators=False, basic_latex=True,
-                boxed="all", units=True,
-            ),
-            boxed_match_priority=0,
-            try_extract_without_anchor=False,
-        )
-    ]  # fmt: skip
-    logging.getLogger("math_verify").setLevel(logging.ERROR)
-    out: list[bool | None] = []
-    for _, response, reference, _ in CORPUS:
-        gold = parse(f"${reference}$")
-        pred = parse(response, extraction_config=pred_config, extraction_mode="first_match")
-        out.append(bool(verify(gold, pred)) if gold else None)
-    return out
+    grade = trl_style_grader()
+    return [grade(reference, response) for _, response, reference, _ in CORPUS]
 
 
 def test_differential_against_math_verify() -> None:
