@@ -114,8 +114,9 @@ class HFEngine:
         finished = [False] * len(requests)
         past = None
         # transformers 5 names the key/value cache ``cache``; earlier versions ``past_key_values``
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT
         cache_arg = (
-            "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+            "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
         )
         current, positions = ids, (mask.cumsum(-1) - 1).clamp(min=0)
         for _ in range(self.max_new_tokens):
