@@ -17,8 +17,8 @@ from pettingzoo import AECEnv
 
 from rolegym.envs.episode import Episode
 from rolegym.registration import make
-from rolegym.rollout.batch import PolicyMap
-from rolegym.rollout.types import Completion, Request, group_seed, sampling_seed
+from rolegym.rollout.envstep import PolicyMap, apply_completion, request_for, router
+from rolegym.rollout.types import Completion, Request, group_seed
 from rolegym.tasks.base import Task
 
 __all__ = ["arollout"]
@@ -57,12 +57,7 @@ async def arollout(
     if tasks is not None and len(tasks) != num_groups:
         raise ValueError(f"give one task per group ({num_groups}), got {len(tasks)}")
     factory = (lambda: make(env, **env_kwargs)) if isinstance(env, str) else env
-    if policy_map is None:
-        route: Callable[[str], str] = lambda role: "default"  # noqa: E731
-    elif callable(policy_map):
-        route = policy_map
-    else:
-        route = lambda role: policy_map.get(role, "default")  # type: ignore[union-attr]  # noqa: E731
+    route = router(policy_map)
     gate = asyncio.Semaphore(max_concurrency) if max_concurrency else None
 
     async def ask(request: Request) -> Completion:
@@ -94,29 +89,17 @@ async def arollout(
             if env.terminations[agent] or env.truncations[agent]:
                 env.step(None)
                 continue
-            requests = []
-            for a in raw.ready_agents():
-                turn = len(raw.episode.turns_of(a))
-                requests.append(Request(
-                    env_index=index, agent=a, role=raw.role(a), turn=turn,
-                    messages=env.observe(a)["messages"],
-                    sampling_seed=sampling_seed(raw.episode.seed, a, turn, member),
-                    group=group, policy_id=route(raw.role(a)),
-                ))  # fmt: skip
+            requests = [
+                request_for(env, a, index=index, group=group, member=member, policy=route)
+                for a in raw.ready_agents()
+            ]
             completions = await asyncio.gather(*(ask(r) for r in requests))
             for request, completion in zip(requests, completions, strict=True):
                 while env.terminations[env.agent_selection] or env.truncations[env.agent_selection]:
                     env.step(None)  # skipped agents are dead-stepped where AEC order puts them
                 if env.agent_selection != request.agent:  # ready_agents() broke its contract
                     raise RuntimeError(f"{request.agent} is not next; {env.agent_selection} is")
-                turns_before = len(raw.episode.turns)
-                await asyncio.to_thread(env.step, completion.text)
-                if len(raw.episode.turns) > turns_before:
-                    raw.episode.turns[-1].extras.update(
-                        completion.turn_extras(),
-                        sampling_seed=request.sampling_seed,
-                        policy_id=request.policy_id,
-                    )
+                await asyncio.to_thread(apply_completion, env, completion, request)
         return raw.episode
 
     prepared = await asyncio.gather(*(prepare(g) for g in range(num_groups)))

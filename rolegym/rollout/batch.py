@@ -20,7 +20,7 @@ each episode steps off the event loop while the others' requests are in flight.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,12 +28,11 @@ from pettingzoo import AECEnv
 
 from rolegym.envs.episode import Episode
 from rolegym.registration import make
-from rolegym.rollout.types import Completion, Engine, Request, group_seed, sampling_seed
+from rolegym.rollout.envstep import PolicyMap, apply_completion, request_for, router
+from rolegym.rollout.types import Completion, Engine, Request, group_seed
 from rolegym.tasks.base import Task
 
 __all__ = ["EpisodeBatch"]
-
-PolicyMap = Mapping[str, str] | Callable[[str], str] | None
 
 
 class EpisodeBatch:
@@ -64,12 +63,7 @@ class EpisodeBatch:
         self.envs = [factory() for _ in range(num_envs)]
         self.group_size = group_size
         self.workers = workers
-        if policy_map is None:
-            self._policy: Callable[[str], str] = lambda role: "default"
-        elif callable(policy_map):
-            self._policy = policy_map
-        else:
-            self._policy = lambda role: policy_map.get(role, "default")  # type: ignore[union-attr]
+        self._policy = router(policy_map)
         self.engine_calls = 0  # rounds of completions fed since the last reset
         self._buffers: list[dict[str, tuple[Completion, Request]]] = [{} for _ in self.envs]
         self._pending: list[Request] = []
@@ -157,34 +151,13 @@ class EpisodeBatch:
                 continue
             if agent not in buffer:
                 break
-            completion, request = buffer.pop(agent)
-            turns_before = len(raw.episode.turns)
-            env.step(completion.text)
-            if len(raw.episode.turns) > turns_before:
-                raw.episode.turns[-1].extras.update(
-                    completion.turn_extras(),
-                    sampling_seed=request.sampling_seed,
-                    policy_id=request.policy_id,
-                )
+            apply_completion(env, *buffer.pop(agent))
         if not env.agents:
             return []
-        member = i % self.group_size
-        requests = []
-        for agent in raw.ready_agents():
-            if agent in buffer:
-                continue
-            role = raw.role(agent)
-            turn = len(raw.episode.turns_of(agent))
-            requests.append(
-                Request(
-                    env_index=i,
-                    agent=agent,
-                    role=role,
-                    turn=turn,
-                    messages=env.observe(agent)["messages"],
-                    sampling_seed=sampling_seed(raw.episode.seed, agent, turn, member),
-                    group=i // self.group_size,
-                    policy_id=self._policy(role),
-                )
-            )
+        member, group = i % self.group_size, i // self.group_size
+        requests = [
+            request_for(env, agent, index=i, group=group, member=member, policy=self._policy)
+            for agent in raw.ready_agents()
+            if agent not in buffer
+        ]
         return requests

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from rolegym.envs.episode import Message
 
-__all__ = ["Completion", "Engine", "Request", "group_seed", "sampling_seed"]
+__all__ = ["Completion", "Engine", "Request", "by_policy", "group_seed", "sampling_seed"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,11 @@ def group_seed(seed: int, group: int) -> int:
     """
     key = f"group|{seed}|{group}".encode()
     return int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "big") >> 1
+
+
+def by_policy(requests: Sequence[Request]) -> dict[str, list[int]]:
+    """Request indices grouped by ``policy_id``, in first-seen order (engines batch per policy)."""
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(requests):
+        groups.setdefault(r.policy_id, []).append(i)
+    return groups

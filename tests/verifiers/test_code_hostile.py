@@ -14,20 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from rolegym.tasks import Task, TestCase
+from rolegym.tasks import Task
 from rolegym.verifiers import CodeVerifier, sandbox
 from rolegym.verifiers.code import shutdown
 from rolegym.verifiers.sandbox import Limits
+from tests.verifiers.test_code import CALL, STDIO
 
 pytestmark = pytest.mark.skipif(not sandbox.bwrap_available(), reason="bubblewrap cannot run here")
 
-STDIO = Task(
-    id="sum", prompt="p", family="code", tests=(TestCase("1 2\n", "3\n"), TestCase("5 5\n", "10\n"))
-)
-CALL = Task(
-    id="add", prompt="p", family="code", meta={"fn_name": "add"},
-    tests=(TestCase("[1, 2]", "3", "call"), TestCase("[2, 2]", "4", "call")),
-)  # fmt: skip
 CANARY = "a, b = map(int, input().split())\nprint(a + b)"
 TIMEOUT = 1.0
 PORT = 40000 + (os.getpid() % 5000) * 2  # per test process (xdist runs several)

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from rolegym.rollout.types import Completion, Request
+from rolegym.rollout.types import Completion, Request, by_policy
 
 __all__ = ["HFEngine"]
 
@@ -82,10 +82,7 @@ class HFEngine:
     def generate(self, requests: Sequence[Request]) -> list[Completion]:
         """Complete every request; the result is in request order."""
         out: list[Completion | None] = [None] * len(requests)
-        by_policy: dict[str, list[int]] = {}
-        for i, r in enumerate(requests):
-            by_policy.setdefault(r.policy_id, []).append(i)
-        for policy_id, indices in by_policy.items():
+        for policy_id, indices in by_policy(requests).items():
             model = self._model(policy_id)
             step = self.batch_size or len(indices)
             for start in range(0, len(indices), step):

@@ -17,7 +17,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rolegym.rollout.types import Completion, Request
+from rolegym.rollout.types import Completion, Request, by_policy
 
 __all__ = ["VLLMEngine"]
 
@@ -85,10 +85,7 @@ class VLLMEngine:
         from vllm import SamplingParams
 
         out: list[Completion | None] = [None] * len(requests)
-        by_policy: dict[str, list[int]] = {}
-        for i, r in enumerate(requests):
-            by_policy.setdefault(r.policy_id, []).append(i)
-        for policy_id, indices in by_policy.items():
+        for policy_id, indices in by_policy(requests).items():
             prompts = [{"prompt_token_ids": self.prompt_ids(requests[i])} for i in indices]
             params = [
                 SamplingParams(
