@@ -21,7 +21,7 @@ from transformers import (
     Qwen3ForCausalLM,
 )
 
-__all__ = ["CHAT_TEMPLATE", "build_model", "build_tokenizer"]
+__all__ = ["CHAT_TEMPLATE", "answer_chars_reward", "build_model", "build_tokenizer"]
 
 SPECIAL = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>"]
 CHARS = [c for c in string.printable if c not in "\x0b\x0c"]
@@ -91,3 +91,18 @@ def build_model(
         else:
             raise ValueError(f"kind must be 'qwen3' or 'llama', got {kind!r}")
     return model.eval()
+
+
+def answer_chars_reward(episode: Any, turn: Any, task: Any) -> float:
+    """A dense micro-task reward: the share of a completion's characters found in the answer.
+
+    Micro models cannot do arithmetic, but they can learn which characters pay: a random
+    character-level policy scores a few percent on ``arith`` answers, a trained one far more.
+    It is the learning signal of the CPU learning tests and the ``micro`` preset
+    (``reward_fn="rolegym.baselines.micro:answer_chars_reward"``).
+    """
+    text = turn.completion
+    if not text:
+        return 0.0
+    allowed = set(str(task.answer))
+    return sum(ch in allowed for ch in text) / len(text)

@@ -24,12 +24,12 @@ scope ("global"). Truncated completions can be masked out entirely (``mask`` row
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Literal
 
 import torch
 
-__all__ = ["LOSS_TYPES", "grpo_loss", "per_token_loss"]
+__all__ = ["LOSS_TYPES", "grpo_loss", "per_token_loss", "token_weights"]
 
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
 LossType = Literal["grpo", "bnpo", "dr_grpo", "dapo"]
@@ -113,3 +113,55 @@ def grpo_loss(
         rows = torch.tensor([s == label for s in scopes], device=per_token.device)
         total = total + _reduce(per_token[rows], mask[rows], loss_type, max_len)
     return total
+
+
+def token_weights(
+    mask: torch.Tensor,
+    *,
+    loss_type: LossType = "dapo",
+    scopes: Sequence[Hashable] | None = None,
+    max_completion_length: int | None = None,
+    scope_names: Sequence[Hashable] | None = None,
+    all_reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Per-token weights ``w`` such that the batch loss is ``(per_token * w).sum()``.
+
+    The same reduction as :func:`grpo_loss`, computed once for the whole batch so that any
+    split of the rows into micro-batches (gradient accumulation) or across processes (data
+    parallel) sums to the same loss: every normaliser (tokens or completions of a scope) is a
+    count over the whole batch. ``bnpo`` and ``dapo`` coincide here (TRL's ``bnpo`` counts the
+    tokens of one micro-batch; rolegym counts the batch's, so accumulation cannot change it).
+
+    Args:
+        mask: ``[B, T]``, 1 for tokens that count.
+        loss_type: One of :data:`LOSS_TYPES`.
+        scopes: One label per row (``None``: one global scope).
+        max_completion_length: For ``"dr_grpo"`` (default: ``T``).
+        scope_names: Every scope label, in an order all processes agree on (needed with
+            ``all_reduce``, since a process may hold no row of some scope).
+        all_reduce: Sums a tensor of counts across processes (data parallel).
+    """
+    if loss_type not in LOSS_TYPES:
+        raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {loss_type!r}")
+    mask = mask.to(torch.float64)
+    rows = mask.shape[0]
+    labels = [None] * rows if scopes is None else list(scopes)
+    if len(labels) != rows:
+        raise ValueError("give one scope label per completion")
+    names = list(scope_names) if scope_names is not None else sorted(set(labels), key=repr)
+    index = torch.tensor([names.index(label) for label in labels], dtype=torch.long)
+    lengths = mask.sum(-1)
+    counts = torch.zeros(len(names), 2, dtype=torch.float64)  # [tokens, completions]
+    counts[:, 0].index_add_(0, index, lengths)
+    counts[:, 1].index_add_(0, index, torch.ones(rows, dtype=torch.float64))
+    if all_reduce is not None:
+        counts = all_reduce(counts)
+    tokens, completions = counts[index, 0], counts[index, 1]
+    if loss_type in ("bnpo", "dapo"):
+        per_row = 1 / tokens.clamp(min=1)
+        return mask * per_row.unsqueeze(1)
+    if loss_type == "grpo":
+        per_row = 1 / (lengths.clamp(min=1) * completions)
+        return mask * per_row.unsqueeze(1)
+    max_len = max_completion_length or mask.shape[1]
+    return mask / (completions * max_len).unsqueeze(1)
