@@ -18,6 +18,7 @@ a frozen copy of the initial model).
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -116,7 +117,9 @@ class Learner:
 
     def scheduler_step(self) -> None:
         """Advance the learning-rate schedule by one training step."""
-        self.scheduler.step()
+        with warnings.catch_warnings():  # a skipped optimizer step is deliberate (see above)
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
+            self.scheduler.step()
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume this learner exactly."""
