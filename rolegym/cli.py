@@ -226,6 +226,68 @@ def tasks(
         )
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    epilog="Any GRPOConfig option is a flag with TRL's name, e.g. --learning_rate 2e-5 "
+    "--policy isolated --num_generations 8 (see `rolegym train --options`).",
+)
+def train(
+    ctx: typer.Context,
+    config: Annotated[
+        str | None, typer.Option("--config", help="A YAML or JSON file of GRPOConfig options.")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="Start from a preset: paper (GPU, LoRA) or micro (CPU).")
+    ] = None,
+    env_kwarg: Annotated[
+        list[str] | None,
+        typer.Option("--env_kwarg", "--env-kwarg", help="Env argument KEY=VALUE (JSON values)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the latest checkpoint of output_dir.")
+    ] = False,
+    options: Annotated[
+        bool, typer.Option("--options", help="List every GRPOConfig option and exit.")
+    ] = False,
+) -> None:
+    """Train a workflow's roles with Shared- or Isolated-Policy GRPO.
+
+    Options come from a preset, then the config file, then flags (later wins). The flags are
+    derived from the GRPOConfig dataclass by tyro, so every option has one.
+    """
+    try:
+        import tyro
+
+        from rolegym.baselines.grpo.config import GRPOConfig, load_config
+        from rolegym.baselines.grpo.trainer import GRPOTrainer
+    except ImportError as e:
+        console.print(f"[red]error:[/] training needs the [train] extra ({e.name} is missing): "
+                      "pip install 'rolegym[train]'")  # fmt: skip
+        raise typer.Exit(2) from None
+    try:
+        base = load_config(preset, config)
+        if env_kwarg:
+            base.env_kwargs = {**base.env_kwargs, **_parse_kwargs(env_kwarg)}
+        args = ["--help"] if options else list(ctx.args)
+        cfg = tyro.cli(GRPOConfig, args=args, default=base, use_underscores=True,
+                       prog="rolegym train")  # fmt: skip
+        cfg.__post_init__()
+        trainer = GRPOTrainer(cfg)
+    except (ValueError, FileNotFoundError, rolegym.EnvNotFound) as e:
+        console.print(f"[red]error:[/] {_safe(str(e))}")
+        raise typer.Exit(2) from None
+    try:
+        result = trainer.train(resume_from_checkpoint=True if resume else None)
+    except FileNotFoundError as e:
+        console.print(f"[red]error:[/] {_safe(str(e))}")
+        raise typer.Exit(2) from None
+    summary = {k: v for k, v in result.items() if k != "eval_history"}
+    last = result.get("metrics", {})
+    summary["metrics"] = {k: v for k, v in last.items() if "/" not in k}
+    console.print_json(json.dumps(summary, default=float))
+    console.print(f"run written to {cfg.output_dir}")
+
+
 def main() -> None:
     """Entry point of the ``rolegym`` console script."""
     app()

@@ -15,7 +15,8 @@ Presets (:data:`PRESETS`) fill in a whole setting: ``"paper"`` is the paper's (r
 section 4: LoRA r=64/alpha=32 on all linear layers, lr 2e-5, 8 rollouts per task, 64 tasks per
 step, temperature 0.7, no KL, clip 0.2/0.28, seq-mean-token-mean loss, group-std advantages,
 grad clip 1.0, AdamW with weight decay 0.01, 500 steps, validation every 10 steps, a checkpoint
-every 5); ``"micro"`` is a CPU-sized run of a micro model built in code.
+every 5); ``"micro"`` is a CPU-sized run of a micro model built in code, rewarded by
+:func:`rolegym.baselines.micro.answer_chars_reward` (micro models cannot do arithmetic).
 """
 
 from __future__ import annotations
@@ -242,6 +243,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "micro": {
         "model_name_or_path": "micro:qwen3",
+        # micro models cannot do arithmetic: they learn the dense character reward instead
+        "reward_fn": "rolegym.baselines.micro:answer_chars_reward",
         "use_peft": False,
         "learning_rate": 3e-3,
         "weight_decay": 0.0,
