@@ -1,0 +1,76 @@
+"""Two-process data parallel (gloo, CPU): the same per-role gradients as one process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+dist = pytest.importorskip("torch.distributed")
+
+from rolegym.baselines.grpo.rows import build_rows  # noqa: E402
+from rolegym.baselines.grpo.trainer import GRPOTrainer  # noqa: E402
+from rolegym.baselines.micro import answer_chars_reward  # noqa: E402
+from tests.baselines.conftest import micro_config  # noqa: E402
+
+OPTIONS = {
+    "env_id": "voting-arith-v0",
+    "torch_dtype": "float64",
+    "tasks_per_step": 2,
+    "per_device_train_batch_size": 3,
+    "scale_rewards": "group",
+    "loss_type": "dapo",
+    "normalizer_scope": "role",
+}
+
+
+def _gradients(trainer: GRPOTrainer, rows: list) -> tuple[dict, dict, list]:
+    prepared = trainer.prepare(rows)
+    metrics = trainer.accumulate(prepared)
+    grads = [p.grad.clone() for p in trainer.policies.parameters()]
+    return prepared.parts, metrics, grads
+
+
+def _worker(rank: int, world: int, tmp: str) -> None:
+    dist.init_process_group("gloo", init_method=f"file://{tmp}/store", rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    try:
+        trainer = GRPOTrainer(micro_config(Path(tmp) / f"rank{rank}", **OPTIONS))
+        assert trainer.dist.on and trainer.dist.world == world
+        episodes = trainer.rollout(0)
+        rows, _ = build_rows(
+            episodes, learner_of=trainer.policies.learner_name, reward_fn=answer_chars_reward,
+            tasks=[env.unwrapped.task for env in trainer.batch.envs], scale="group",
+        )  # fmt: skip
+        parts, metrics, grads = _gradients(trainer, rows)
+        torch.save({"rows": rows, "parts": parts, "metrics": metrics, "grads": grads},
+                   f"{tmp}/rank{rank}.pt")  # fmt: skip
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_process_gloo_matches_one_process(tmp_path: Path) -> None:
+    import torch.multiprocessing as mp
+
+    mp.spawn(_worker, args=(2, str(tmp_path)), nprocs=2, join=True)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
+    rows = ranks[0]["rows"] + ranks[1]["rows"]
+    assert {r.agent for r in ranks[0]["rows"]} == {r.agent for r in ranks[1]["rows"]}
+
+    single = GRPOTrainer(micro_config(tmp_path / "single", **OPTIONS))
+    parts, metrics, grads = _gradients(single, rows)
+    for rank in ranks:  # every process holds the global gradients
+        assert set(rank["parts"]) == set(parts)
+        for agent, expected in parts.items():
+            for got, want in zip(rank["parts"][agent], expected, strict=True):
+                assert (got is None) == (want is None)
+                if want is not None:
+                    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-13)
+        for got, want in zip(rank["grads"], grads, strict=True):
+            torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-13)
+        gradient_keys = [k for k in metrics if k == "grad_norm" or "/grad_" in k]
+        assert "role/generator/instance_coherence" in metrics
+        for key in [*gradient_keys, "role/generator/instance_coherence"]:
+            assert rank["metrics"][key] == pytest.approx(metrics[key], rel=1e-9), key
+    assert any(g.abs().sum() > 0 for g in grads)
