@@ -24,6 +24,12 @@ def aggregator_constant(episode, turn, task) -> float:
     return 0.5 if turn.role == "aggregator" else answer_chars_reward(episode, turn, task)
 
 
+def vowel_share(episode, turn, task) -> float:
+    """A reward random text earns unevenly (every group has a spread)."""
+    text = turn.completion
+    return sum(ch in "aeiou" for ch in text) / max(len(text), 1)
+
+
 def test_policy_maps() -> None:
     roles = ["generator", "aggregator"]
     assert policy_map("shared", roles) == {"generator": "shared", "aggregator": "shared"}
@@ -173,3 +179,33 @@ def test_config_validation_and_presets(tmp_path) -> None:
     assert loaded.model_name_or_path == "micro:qwen3"
     with pytest.raises(ValueError, match="preset"):
         load_config("nope")
+
+
+@pytest.mark.parametrize("use_peft", [True, False])
+def test_kl_to_the_reference_policy(tmp_path, use_peft: bool) -> None:
+    config = micro_config(tmp_path, beta=0.5, use_peft=use_peft, lora_r=4, lora_alpha=8)
+    trainer = GRPOTrainer(config, reward_fn=vowel_share)
+    first = trainer.train_step()
+    assert first["role/generator/frac_zero_adv"] < 1
+    second = trainer.train_step()
+    # the reference is the initial policy (adapters disabled, or a frozen copy): no KL at first
+    assert first["role/generator/kl"] == pytest.approx(0.0, abs=1e-7)
+    assert second["role/generator/kl"] > 1e-6
+
+
+def test_several_updates_per_batch_use_old_logprobs(tmp_path) -> None:
+    once = GRPOTrainer(micro_config(tmp_path / "a", torch_dtype="float64"), reward_fn=vowel_share)
+    twice = GRPOTrainer(
+        micro_config(tmp_path / "b", torch_dtype="float64", num_iterations=2),
+        reward_fn=vowel_share,
+    )
+    m1, m2 = once.train_step(), twice.train_step()
+    assert once.policies.learners["shared"].step == 1
+    assert twice.policies.learners["shared"].step == 2
+    # the first update of both is the same; the second moves further
+    assert m2["learner/shared/grad_norm"] == pytest.approx(m1["learner/shared/grad_norm"])
+    differ = [
+        not torch.equal(once.policies.learners["shared"].params[k], v)
+        for k, v in twice.policies.learners["shared"].params.items()
+    ]
+    assert any(differ)
