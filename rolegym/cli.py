@@ -281,6 +281,8 @@ def train(
     except FileNotFoundError as e:
         console.print(f"[red]error:[/] {_safe(str(e))}")
         raise typer.Exit(2) from None
+    if trainer.dist.rank != 0:
+        return
     summary = {k: v for k, v in result.items() if k != "eval_history"}
     last = result.get("metrics", {})
     summary["metrics"] = {k: v for k, v in last.items() if "/" not in k}

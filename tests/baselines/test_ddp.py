@@ -73,4 +73,28 @@ def test_two_process_gloo_matches_one_process(tmp_path: Path) -> None:
         assert "role/generator/instance_coherence" in metrics
         for key in [*gradient_keys, "role/generator/instance_coherence"]:
             assert rank["metrics"][key] == pytest.approx(metrics[key], rel=1e-9), key
+        # rollout statistics are the whole batch's, gathered from both processes
+        for key in ("role/generator/samples", "role/aggregator/tokens", "role/generator/entropy"):
+            assert rank["metrics"][key] == pytest.approx(metrics[key], rel=1e-9), key
     assert any(g.abs().sum() > 0 for g in grads)
+
+
+def test_launch_with_torchrun(tmp_path: Path) -> None:
+    """The launcher path: WORLD_SIZE set, the process group made by accelerate, rank 0 logs."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+        "-m", "rolegym.cli", "train", "--preset", "micro", "--max_steps", "2",
+        "--output_dir", str(out), "--env_id", "voting-arith-v0", "--tasks_per_step", "2",
+        "--num_generations", "4", "--disable_tqdm", "--no_eval_on_start",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [1, 2]
+    assert all(x["samples"] == 32 for x in lines)  # 2 tasks x 4 episodes x 4 turns, both ranks
+    assert done.stdout.count("run written to") == 1

@@ -46,7 +46,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -395,7 +395,13 @@ class GRPOTrainer:
             learner.scheduler_step()
         self._sync_vllm()
         metrics |= group_stats
-        metrics |= _episode_metrics(episodes, rows)
+        correct = [float(bool(e.correct)) for e in episodes]
+        stats = _stats(rows)
+        if self.dist.on:  # the whole batch's figures, not this process's share
+            parts = self.dist.gather((correct, stats))
+            correct = [c for part in parts for c in part[0]]
+            stats = [s for part in parts for s in part[1]]
+        metrics |= _episode_metrics(correct, stats)
         metrics |= {
             "step": self.step,
             "step_time": time.perf_counter() - start,
@@ -519,11 +525,16 @@ class GRPOTrainer:
                 learner_of=dict(self.policy_of),
             )  # fmt: skip
         if first:
+            lite, extra = _stats(rows), row_stats
+            if self.dist.on:  # the whole batch's figures, not this process's share
+                parts = self.dist.gather((lite, extra))
+                lite = [s for part in parts for s in part[0]]
+                extra = [x for part in parts for x in part[1]]
             stats: dict[str, list[float]] = defaultdict(list)
-            for i, r in enumerate(rows):
-                for k, v in row_stats[i].items():
+            for r, values in zip(lite, extra, strict=True):
+                for k, v in values.items():
                     stats[f"{r.role}|{k}"].append(v)
-            metrics |= _role_metrics(rows, stats)
+            metrics |= _role_metrics(lite, stats)
         metrics["loss"] = float(loss_total)
         return metrics
 
@@ -720,10 +731,23 @@ def _mean(values: Sequence[float]) -> float:
     return statistics.fmean(values) if values else 0.0
 
 
-def _episode_metrics(episodes: Sequence[Episode], rows: Sequence[Row]) -> dict[str, float]:
-    correct = [float(bool(e.correct)) for e in episodes]
+class _Stat(NamedTuple):
+    """What the metrics need of a row (small enough to gather across processes)."""
+
+    role: str
+    reward: float
+    advantage: float
+    tokens: int
+    truncated: bool
+
+
+def _stats(rows: Sequence[Row]) -> list[_Stat]:
+    return [_Stat(r.role, r.reward, r.advantage, len(r.completion_ids), r.truncated) for r in rows]
+
+
+def _episode_metrics(correct: Sequence[float], rows: Sequence[_Stat]) -> dict[str, float]:
     rewards = [r.reward for r in rows]
-    lengths = [len(r.completion_ids) for r in rows]
+    lengths = [r.tokens for r in rows]
     return {
         "accuracy": _mean(correct),
         "reward": _mean(rewards),
@@ -735,15 +759,15 @@ def _episode_metrics(episodes: Sequence[Episode], rows: Sequence[Row]) -> dict[s
     }
 
 
-def _role_metrics(rows: Sequence[Row], stats: dict[str, list[float]]) -> dict[str, float]:
+def _role_metrics(rows: Sequence[_Stat], stats: dict[str, list[float]]) -> dict[str, float]:
     out: dict[str, float] = {}
-    by_role: dict[str, list[Row]] = defaultdict(list)
+    by_role: dict[str, list[_Stat]] = defaultdict(list)
     for r in rows:
         by_role[r.role].append(r)
     for role, rs in by_role.items():
         rewards = [r.reward for r in rs]
         adv = [abs(r.advantage) for r in rs]
-        lengths = [len(r.completion_ids) for r in rs]
+        lengths = [r.tokens for r in rs]
         p = f"role/{role}/"
         out |= {
             p + "samples": float(len(rs)),
