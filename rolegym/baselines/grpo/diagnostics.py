@@ -58,11 +58,7 @@ def backward_by_agent(
     if not record:
         for agent in agents:
             backward(agent)
-        if all_reduce is not None:
-            for p in params:
-                if p.grad is None:
-                    p.grad = torch.zeros_like(p)
-                all_reduce(p.grad)
+        _sum_across(params, all_reduce)
         return None
     saved = [p.grad for p in params]
     parts: dict[str, list[torch.Tensor | None]] = {}
@@ -70,11 +66,7 @@ def backward_by_agent(
         for p in params:
             p.grad = None
         backward(agent)
-        if all_reduce is not None:
-            for p in params:
-                if p.grad is None:
-                    p.grad = torch.zeros_like(p)
-                all_reduce(p.grad)
+        _sum_across(params, all_reduce)
         parts[agent] = [None if p.grad is None else p.grad.detach() for p in params]
     for i, p in enumerate(params):
         total = saved[i]
@@ -84,6 +76,18 @@ def backward_by_agent(
                 total = g.clone() if total is None else total + g
         p.grad = total
     return parts
+
+
+def _sum_across(
+    params: Sequence[torch.nn.Parameter], all_reduce: Callable[[torch.Tensor], None] | None
+) -> None:
+    """Sum every gradient across processes (a process without one contributes zeros)."""
+    if all_reduce is None:
+        return
+    for p in params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        all_reduce(p.grad)
 
 
 def gram_matrix(parts: Mapping[str, Sequence[torch.Tensor | None]]) -> torch.Tensor:
