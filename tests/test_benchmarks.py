@@ -70,3 +70,40 @@ def test_rollout_smoke(tmp_path: Path) -> None:
     voting = saved["workflows"]["voting-arith-v0"]
     assert voting["batch_engine_calls"] == 2 and voting["plain_engine_calls"] == 16
     assert voting["same_completions"]
+
+
+def test_trainer_smoke(tmp_path: Path) -> None:
+    pytest.importorskip("trl")
+    import random
+
+    import numpy as np
+    import torch
+
+    bench = _load("trainer")
+    out = tmp_path / "trainer.json"
+    # TRL seeds the global RNGs and the benchmark sets torch's thread count: restore them
+    threads, states = torch.get_num_threads(), (random.getstate(), np.random.get_state())
+    torch_state = torch.get_rng_state()
+    try:
+        bench.main(
+            bench.Config(
+                tasks_per_step=2, num_generations=2, max_completion_length=4, steps=1,
+                warmup_steps=0, rounds=1, threads=(1,), multi_tasks_per_step=1, out=out,
+            )
+        )  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(torch_state)
+    saved = json.loads(out.read_text())
+    assert saved["same_prompt_ids"]
+    single = saved["single"]["threads=1"]
+    assert single["completions_per_step"] == 4
+    for side in ("rolegym", "trl"):
+        assert single[side]["step_s"] > 0 and single[side]["completion_length"] <= 4
+    assert single["ratio_to_trl"] > 0 and single["trl"]["trl_step_time_s"] > 0
+    diagnostics = saved["diagnostics"]
+    assert diagnostics.keys() == {"single-arith-v0", "voting-arith-v0"}
+    assert diagnostics["voting-arith-v0"]["agents"] == 4
+    assert all(row["ratio"] > 0 for row in diagnostics.values())

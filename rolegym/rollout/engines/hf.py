@@ -7,10 +7,12 @@ template applied to the request messages (Qwen3's thinking switch, ``enable_thin
 passed through and off by default, as in the paper), left-padded into one batch.
 
 Decoding is a plain loop over the model's forward pass with its key/value cache, rather than
-``model.generate``, for two reasons: every request samples from its own ``torch.Generator``
-seeded with the request's ``sampling_seed`` (``generate`` draws from the global RNG, which
-rolegym never touches), and the log-probability of every sampled token under the sampling
-distribution (temperature applied) is recorded exactly as computed.
+``model.generate``, for two reasons: every request samples with uniforms drawn from its own
+``torch.Generator`` seeded with the request's ``sampling_seed`` (``generate`` draws from the
+global RNG, which rolegym never touches), so a completion does not depend on what else is in
+the batch; and the log-probability of every sampled token under the sampling distribution
+(temperature applied) is recorded exactly as computed. Tokens are drawn for the whole batch at
+once by inverse-CDF lookup (``searchsorted``) of each request's uniform for that position.
 """
 
 from __future__ import annotations
@@ -95,7 +97,16 @@ class HFEngine:
     @torch.no_grad()
     def _sample(self, model: Any, requests: Sequence[Request]) -> list[Completion]:
         device = next(model.parameters()).device
-        prompts = [self.prompt_ids(r) for r in requests]
+        templated: dict[tuple[tuple[str, str], ...], list[int]] = {}  # a group shares a prompt
+        prompts = []
+        for r in requests:
+            key = tuple((m["role"], m["content"]) for m in r.messages)
+            if key not in templated:
+                templated[key] = self.prompt_ids(r)
+            prompts.append(templated[key])
+        if self.max_new_tokens <= 0:
+            return [Completion(text="", prompt_token_ids=p, token_ids=[], logprobs=[],
+                               finish_reason="length") for p in prompts]  # fmt: skip
         eos = self.tokenizer.eos_token_id
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
         width = max(len(p) for p in prompts)
@@ -105,10 +116,16 @@ class HFEngine:
             ids[row, width - len(p) :] = torch.tensor(p)
             mask[row, width - len(p) :] = 1
         ids, mask = ids.to(device), mask.to(device)
-        generators = [torch.Generator(device=device).manual_seed(r.sampling_seed) for r in requests]
-        tokens: list[list[int]] = [[] for _ in requests]
-        logps: list[list[float]] = [[] for _ in requests]
-        finished = [False] * len(requests)
+        # Each request's uniforms come from its own generator, drawn up front; sampling is then
+        # one inverse-CDF lookup for the whole batch per token (same draws whatever the batch).
+        uniforms = torch.stack([
+            torch.rand(self.max_new_tokens, dtype=torch.float64,
+                       generator=torch.Generator().manual_seed(r.sampling_seed))
+            for r in requests
+        ]).to(device)  # fmt: skip
+        eos_t = torch.tensor(eos, device=device)
+        finished = torch.zeros(len(requests), dtype=torch.bool, device=device)
+        steps_tokens, steps_logps, steps_live = [], [], []
         past = None
         # transformers 5 names the key/value cache ``cache``; earlier versions ``past_key_values``
         base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT
@@ -116,7 +133,7 @@ class HFEngine:
             "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
         )
         current, positions = ids, (mask.cumsum(-1) - 1).clamp(min=0)
-        for _ in range(self.max_new_tokens):
+        for t in range(self.max_new_tokens):
             result = model(input_ids=current, attention_mask=mask, position_ids=positions,
                            use_cache=True, **{cache_arg: past})  # fmt: skip
             past = getattr(result, cache_arg)
@@ -124,28 +141,33 @@ class HFEngine:
             if self.temperature > 0:
                 logits = logits / self.temperature
             logprobs = torch.log_softmax(logits, dim=-1)
-            chosen = []
-            for row in range(len(requests)):
-                if finished[row]:
-                    chosen.append(pad)
-                    continue
-                if self.temperature > 0:
-                    token = int(
-                        torch.multinomial(logprobs[row].exp(), 1, generator=generators[row])
-                    )
-                else:
-                    token = int(logprobs[row].argmax())
-                tokens[row].append(token)
-                logps[row].append(float(logprobs[row, token]))
-                finished[row] = token == eos
-                chosen.append(token)
-            if all(finished):
+            if self.temperature > 0:
+                cdf = logprobs.double().exp().cumsum(-1)
+                target = (uniforms[:, t : t + 1] * cdf[:, -1:]).contiguous()
+                token = torch.searchsorted(cdf, target, right=True).squeeze(1)
+                token = token.clamp(max=logprobs.shape[-1] - 1)
+            else:
+                token = logprobs.argmax(-1)
+            live = ~finished
+            token = torch.where(live, token, torch.full_like(token, pad))
+            steps_tokens.append(token)
+            steps_logps.append(logprobs.gather(1, token.unsqueeze(1)).squeeze(1))
+            steps_live.append(live)
+            finished = finished | (live & (token == eos_t))
+            if bool(finished.all()):
                 break
-            current = torch.tensor(chosen, device=device).unsqueeze(1)
+            current = token.unsqueeze(1)
             mask = torch.cat(
                 [mask, mask.new_ones((len(requests), 1))], dim=1
             )  # finished rows are ignored
             positions = positions[:, -1:] + 1
+        all_tokens = torch.stack(steps_tokens, 1).tolist()
+        all_logps = torch.stack(steps_logps, 1).tolist()
+        all_live = torch.stack(steps_live, 1).tolist()
+        tokens = [[x for x, keep in zip(tk, lv, strict=True) if keep]
+                  for tk, lv in zip(all_tokens, all_live, strict=True)]  # fmt: skip
+        logps = [[x for x, keep in zip(lp, lv, strict=True) if keep]
+                 for lp, lv in zip(all_logps, all_live, strict=True)]  # fmt: skip
         completions = []
         for row, prompt in enumerate(prompts):
             ended = bool(tokens[row]) and tokens[row][-1] == eos
