@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -288,6 +291,135 @@ def train(
     summary["metrics"] = {k: v for k, v in last.items() if "/" not in k}
     console.print_json(json.dumps(summary, default=float))
     console.print(f"run written to {cfg.output_dir}")
+
+
+def _error(e: BaseException) -> typer.Exit:
+    console.print(f"[red]error:[/] {_safe(str(e))}")
+    return typer.Exit(2)
+
+
+@app.command("eval")
+def eval_command(
+    system: Annotated[
+        str,
+        typer.Argument(
+            help="micro:qwen3, a hub id or local model path, a training run or checkpoint "
+            "directory, or openai:BASE_URL#MODEL."
+        ),
+    ],
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", help="A cell to evaluate (repeat); default: every *-arith-v0."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Result file (rolegym.eval/1).")] = Path(
+        "results/eval.json"
+    ),
+    label: Annotated[str | None, typer.Option(help="Name on the leaderboard.")] = None,
+    split: Annotated[str, typer.Option(help="Held-out split.")] = "test",
+    problems: Annotated[int, typer.Option(help="The first this many tasks of the split.")] = 100,
+    samples: Annotated[int, typer.Option(help="Episodes per problem.")] = 1,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
+    max_new_tokens: Annotated[int, typer.Option(help="Token cap per call.")] = 1024,
+    all_checkpoints: Annotated[
+        bool,
+        typer.Option("--all-checkpoints", help="A run directory: every checkpoint, one file each."),
+    ] = False,
+    env_kwarg: Annotated[
+        list[str] | None,
+        typer.Option("--env_kwarg", "--env-kwarg", help="Env argument KEY=VALUE (JSON values)."),
+    ] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
+) -> None:
+    """Evaluate a model, checkpoint or endpoint on workflow x task cells with a fixed protocol."""
+    from rolegym.evaluation.evaluate import Protocol, evaluate, load_system, write_result
+
+    cells = env or [f"{w}-arith-v0" for w in ("single", "voting", "eval-opt", "orch-workers")]
+    protocol = Protocol(split=split, problems=problems, samples=samples, seed=seed,
+                        temperature=temperature, max_new_tokens=max_new_tokens,
+                        env_kwargs=_parse_kwargs(env_kwarg or []))  # fmt: skip
+    targets: list[tuple[str, Path]] = [(system, out)]
+    if all_checkpoints:
+        found = sorted(Path(system).glob("checkpoint-*"))
+        if not found:
+            raise _error(FileNotFoundError(f"{system}: no checkpoint-* directory"))
+        targets = [(str(c), out.with_name(f"{out.stem}-{c.name}{out.suffix}")) for c in found]
+    try:
+        for spec, path in targets:
+            loaded = load_system(spec, label=label if not all_checkpoints else None, device=device)
+            with _progress_bar(len(cells), f"eval {loaded.label}") as advance:
+                result = evaluate(loaded, cells, protocol, progress=lambda _cell: advance())
+            write_result(result, path)
+            for cell in result["cells"]:
+                console.print(f"{cell['env_id']:<28} accuracy {cell['accuracy']:.3f}  "
+                              f"tokens/problem {cell['tokens_per_problem']:.1f}")  # fmt: skip
+            console.print(f"wrote {path}")
+    except (ValueError, FileNotFoundError, rolegym.EnvNotFound) as e:
+        raise _error(e) from None
+
+
+@app.command()
+def leaderboard(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Result files (rolegym.eval/1) or directories searched for them."),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the Markdown, HTML, JSON and plots.")
+    ] = Path("leaderboard"),
+    title: Annotated[str, typer.Option(help="Heading of the pages.")] = "rolegym leaderboard",
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the PNG plots.")] = True,
+) -> None:
+    """Gather evaluation results into a leaderboard: Markdown, self-contained HTML, plots."""
+    from rolegym.evaluation.leaderboard import build_leaderboard
+
+    try:
+        board = build_leaderboard(paths, out, title=title, plots=plots)
+    except (ValueError, FileNotFoundError) as e:  # SchemaError is a ValueError
+        raise _error(e) from None
+    console.print(f"{len(board.systems)} systems x {len(board.cells)} cells -> "
+                  f"{board.paths['html']}")  # fmt: skip
+    for name, why in board.skipped_plots.items():
+        console.print(f"[dim]plot {name} skipped: {_safe(why)}[/dim]")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A `rolegym train` output_dir.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Where to write (default RUN_DIR/report).")
+    ] = None,
+    drop: Annotated[float, typer.Option(help="Cliff: smallest drop below the peak.")] = 0.10,
+    relative: Annotated[float, typer.Option(help="Cliff: smallest drop, share of peak.")] = 0.25,
+    window: Annotated[int, typer.Option(help="Cliff: last evaluations that must stay low.")] = 2,
+    smooth: Annotated[int, typer.Option(help="Moving average of per-step plots (1: raw).")] = 1,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the PNG plots.")] = True,
+) -> None:
+    """The story of a training run: accuracy with peak, final and cliff; per-role gradients."""
+    from rich.markdown import Markdown
+
+    from rolegym.evaluation.report import write_report
+
+    try:
+        result = write_report(run_dir, out, drop=drop, relative=relative, window=window,
+                              smooth=smooth, plots=plots)  # fmt: skip
+    except (FileNotFoundError, ValueError) as e:
+        raise _error(e) from None
+    console.print(Markdown(result.summary.split("\n## Plots")[0]))
+    for name, why in result.skipped.items():
+        console.print(f"[yellow]skipped[/] {name}: {_safe(why)}")
+    console.print(f"report written to {result.out_dir}")
+
+
+@contextmanager
+def _progress_bar(total: int, description: str) -> Iterator[Callable[[], None]]:
+    """A Rich progress bar; yields a function that advances it by one."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[bold]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as bar:  # fmt: skip
+        task = bar.add_task(description, total=total)
+        yield lambda: bar.advance(task)
 
 
 def main() -> None:

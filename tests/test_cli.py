@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from rolegym.cli import app
@@ -94,3 +95,29 @@ def test_tasks_lists_cards_and_renders_an_example() -> None:
     assert result.exit_code == 0 and "reference answer:" in result.output
     result = runner.invoke(app, ["tasks", "gsm8k"])
     assert result.exit_code == 2 and "Offline alternatives" in result.output
+
+
+def test_eval_leaderboard_and_report_commands(tmp_path) -> None:
+    pytest.importorskip("torch")
+    out = tmp_path / "results"
+    result = runner.invoke(app, ["eval", "micro:qwen3", "--env", "single-arith-v0", "--env",
+                                 "voting-arith-v0", "--problems", "3", "--max-new-tokens", "4",
+                                 "-o", str(out / "micro.json"), "--label", "micro"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "voting-arith-v0" in result.output and (out / "micro.json").exists()
+    board = runner.invoke(app, ["leaderboard", str(out), "-o", str(tmp_path / "lb"),
+                                "--no-plots"])  # fmt: skip
+    assert board.exit_code == 0, board.output
+    assert "micro" in (tmp_path / "lb" / "leaderboard.md").read_text()
+    train = runner.invoke(app, ["train", "--preset", "micro", "--max_steps", "2", "--output_dir",
+                                str(tmp_path / "run"), "--disable_tqdm", "--eval_steps", "1",
+                                "--eval_tasks", "2", "--tasks_per_step", "2"])  # fmt: skip
+    assert train.exit_code == 0, train.output
+    report = runner.invoke(app, ["report", str(tmp_path / "run"), "--no-plots"])
+    assert report.exit_code == 0, report.output
+    assert (tmp_path / "run" / "report" / "report.md").exists()
+    missing = runner.invoke(app, ["report", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2 and "error" in missing.output
+    bad = runner.invoke(app, ["eval", "micro:qwen3", "--env", "votng-arith-v0", "-o",
+                              str(tmp_path / "x.json")])  # fmt: skip
+    assert bad.exit_code == 2 and "error" in bad.output

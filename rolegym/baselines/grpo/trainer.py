@@ -674,8 +674,13 @@ class GRPOTrainer:
                 shutil.rmtree(old, ignore_errors=True)
         return final
 
-    def load_checkpoint(self, path: str | Path) -> None:
-        """Restore a :meth:`save_checkpoint` directory; metrics logged after it are dropped."""
+    def load_checkpoint(self, path: str | Path, *, truncate_metrics: bool = True) -> None:
+        """Restore a :meth:`save_checkpoint` directory.
+
+        Args:
+            path: The checkpoint directory.
+            truncate_metrics: Drop the metrics logged after it (resuming; off to only load).
+        """
         path = Path(path)
         state = json.loads((path / "trainer_state.json").read_text())
         learners = torch.load(path / "learners.pt", map_location=self.device, weights_only=True)
@@ -686,7 +691,7 @@ class GRPOTrainer:
         self.step = int(state["step"])
         self.eval_history = list(state["eval_history"])
         metrics = self.output_dir / "metrics.jsonl"
-        if self.dist.rank == 0 and metrics.exists():
+        if truncate_metrics and self.dist.rank == 0 and metrics.exists():
             kept = [
                 line
                 for line in metrics.read_text().splitlines()

@@ -1,0 +1,341 @@
+"""Evaluate a model, a training checkpoint or an endpoint on workflow x task cells.
+
+The protocol is fixed by :class:`Protocol`: the first ``problems`` tasks of ``split`` (always
+the same ones), ``samples`` episodes per problem with per-request seeds derived from ``seed``,
+``temperature`` and a token cap per call. Every cell runs through
+:class:`rolegym.rollout.EpisodeBatch` (one engine call per round of ready agents), and the
+result follows :mod:`rolegym.evaluation.schema` (``rolegym.eval/1``), with per-role figures:
+output lengths, parse failures, truncations, the correctness of every generated answer, the
+aggregator's choice accuracy and the evaluator's precision and recall (both judged against
+the verifier's verdict on the candidate they judged).
+
+Systems (:func:`load_system`):
+
+- ``micro:qwen3`` / ``micro:llama``: a micro model built in code (no download);
+- a training run or checkpoint directory (``runs/x`` -> its latest ``checkpoint-*``): the run's
+  base model with the checkpoint's learners (adapters or models), each role on its learner;
+- ``openai:BASE_URL#MODEL``: an OpenAI-compatible endpoint;
+- anything else: a hub id or local path of a causal LM (``transformers``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import rolegym
+from rolegym.envs.episode import Episode
+from rolegym.evaluation.schema import SCHEMA, validate_result
+from rolegym.registration import make
+from rolegym.rollout.batch import EpisodeBatch
+from rolegym.tasks.base import Task
+
+__all__ = ["Protocol", "System", "evaluate", "evaluate_cell", "load_system"]
+
+ANSWER_ROLES = ("generator", "worker", "synthesizer")
+
+
+@dataclass
+class Protocol:
+    """A fixed evaluation protocol.
+
+    Attributes:
+        split: The held-out split.
+        problems: The first this many tasks of the split.
+        samples: Episodes per problem.
+        seed: Seed of the sampling (each request's seed derives from it).
+        temperature: Sampling temperature (the paper: 0.7, one sample).
+        max_new_tokens: Token cap per call.
+        env_kwargs: Extra ``rolegym.make`` arguments for every cell (``dataset_options``, ...).
+    """
+
+    split: str = "test"
+    problems: int = 100
+    samples: int = 1
+    seed: int = 0
+    temperature: float = 0.7
+    max_new_tokens: int = 1024
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class System:
+    """Something to evaluate: an engine factory and how to describe it.
+
+    Attributes:
+        label: Its name on a leaderboard.
+        info: The result file's ``system`` object.
+        engine: ``engine(temperature, max_new_tokens)`` -> an engine.
+        policy_map: Role -> policy id (roles it does not name use ``default_policy``).
+        default_policy: Policy of roles the map does not name (transfer to another workflow).
+    """
+
+    label: str
+    info: dict[str, Any]
+    engine: Callable[[float, int], Any]
+    policy_map: dict[str, str] = field(default_factory=dict)
+    default_policy: str = "default"
+
+    def route(self, role: str) -> str:
+        """The policy id that plays ``role``."""
+        return self.policy_map.get(role, self.default_policy)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return statistics.fmean(values) if values else 0.0
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def _role_stats(episodes: Sequence[Episode], tasks: Sequence[Task], verifier: Any) -> dict:
+    """Per-role figures of a cell (see :mod:`rolegym.evaluation.schema`)."""
+    items, where = [], []
+    for k, ep in enumerate(episodes):
+        for t in ep.turns:
+            if t.role in ANSWER_ROLES:
+                items.append((tasks[k], t.completion))
+                where.append((k, t.index))
+    verdicts = verifier.verify_many(items) if items else []
+    correct_turn = {w: v.correct for w, v in zip(where, verdicts, strict=True)}
+    by_role: dict[str, list] = defaultdict(list)
+    for k, ep in enumerate(episodes):
+        for t in ep.turns:
+            by_role[t.role].append((k, ep, t))
+    out: dict[str, dict[str, Any]] = {}
+    for role, turns in by_role.items():
+        tokens = [len(t.extras.get("completion_token_ids") or ()) for _, _, t in turns]
+        stats: dict[str, Any] = {
+            "calls": len(turns),
+            "mean_tokens": _mean(tokens),
+            "mean_chars": _mean([len(t.completion) for _, _, t in turns]),
+            "parse_failure_rate": _mean(
+                [float(bool(t.info.get("parse_error"))) for *_, t in turns]
+            ),
+            "truncated_rate": _mean(
+                [float(t.extras.get("finish_reason") == "length") for *_, t in turns]
+            ),
+        }  # fmt: skip
+        if role in ANSWER_ROLES:
+            stats["answer_accuracy"] = _mean(
+                [float(correct_turn[(k, t.index)]) for k, _, t in turns]
+            )
+        if role == "aggregator":
+            possible = chosen_right = 0
+            for k, ep, t in turns:
+                candidates = [c.index for c in ep.turns if c.role == "generator"]
+                if any(correct_turn.get((k, c)) for c in candidates):
+                    possible += 1
+                    chosen_right += bool(correct_turn.get((k, t.info.get("chosen_turn"))))
+            stats["choice_accuracy"] = _ratio(chosen_right, possible)
+            stats["choice_possible"] = possible
+        if role == "evaluator":
+            tp = fp = fn = tn = 0
+            for k, _, t in turns:
+                truth = bool(correct_turn.get((k, t.info.get("judged_turn"))))
+                said = t.info.get("verdict") == "correct"
+                tp += said and truth
+                fp += said and not truth
+                fn += truth and not said
+                tn += not said and not truth
+            stats["precision"] = _ratio(tp, tp + fp)
+            stats["recall"] = _ratio(tp, tp + fn)
+            stats["verdict_accuracy"] = _ratio(tp + tn, tp + fp + fn + tn)
+        out[role] = stats
+    return out
+
+
+def evaluate_cell(
+    system: System,
+    env_id: str,
+    protocol: Protocol,
+    *,
+    engine: Any | None = None,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """Evaluate one cell; returns its ``cells[i]`` object (see the schema)."""
+    kwargs = {**protocol.env_kwargs, "split": protocol.split}
+    probe = make(env_id, **kwargs).unwrapped
+    tasks = list(probe.tasks[: protocol.problems])
+    if not tasks:
+        raise ValueError(f"{env_id}: the {protocol.split!r} split has no tasks")
+    engine = engine or system.engine(protocol.temperature, protocol.max_new_tokens)
+    batch = EpisodeBatch(env_id, len(tasks) * protocol.samples, group_size=protocol.samples,
+                         policy_map=system.route, workers=workers, **kwargs)  # fmt: skip
+    episodes = batch.run(engine, seed=protocol.seed, tasks=[t.id for t in tasks])
+    episode_tasks = [env.unwrapped.task for env in batch.envs]
+    correct = sum(bool(e.correct) for e in episodes)
+    tokens = sum(len(t.extras.get("completion_token_ids") or ()) for e in episodes for t in e.turns)
+    return {
+        "env_id": env_id,
+        "workflow": probe.workflow,
+        "task": probe.task_kind,
+        "accuracy": correct / len(episodes),
+        "correct": correct,
+        "episodes": len(episodes),
+        "problems": len(tasks),
+        "samples": protocol.samples,
+        "tokens_per_problem": tokens / len(tasks),
+        "calls_per_episode": _mean([len(e.turns) for e in episodes]),
+        "roles": _role_stats(episodes, episode_tasks, probe.verifier),
+    }
+
+
+def evaluate(
+    system: System,
+    env_ids: Sequence[str],
+    protocol: Protocol,
+    *,
+    workers: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``system`` on every cell; returns a validated ``rolegym.eval/1`` result."""
+    engine = system.engine(protocol.temperature, protocol.max_new_tokens)
+    cells = []
+    for env_id in env_ids:
+        cells.append(evaluate_cell(system, env_id, protocol, engine=engine, workers=workers))
+        if progress is not None:
+            progress(env_id)
+    result = {
+        "schema": SCHEMA,
+        "label": system.label,
+        "system": system.info,
+        "protocol": asdict(protocol),
+        "cells": cells,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "rolegym_version": rolegym.__version__,
+    }
+    validate_result(result)
+    return result
+
+
+# ---------------------------------------------------------------------- systems
+
+
+def load_system(spec: str, *, label: str | None = None, device: str = "auto") -> System:
+    """Build a :class:`System` from a command-line spec (see the module docstring)."""
+    if spec.startswith("openai:"):
+        return _openai_system(spec, label)
+    path = Path(spec)
+    if path.is_dir() and ((path / "learners.pt").exists() or any(path.glob("checkpoint-*"))):
+        return checkpoint_system(path, label=label, device=device)
+    if spec.startswith("micro:"):
+        return _hf_system(spec, label, device, micro=True)
+    return _hf_system(spec, label, device, micro=False)
+
+
+def _device(device: str) -> str:
+    import torch
+
+    return ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+
+
+def _hf_system(spec: str, label: str | None, device: str, *, micro: bool) -> System:
+    def engine(temperature: float, max_new_tokens: int) -> Any:
+        from rolegym.rollout.engines.hf import HFEngine
+
+        if micro:
+            from rolegym.baselines.micro import build_model, build_tokenizer
+
+            kind, _, seed = spec.partition(":")[2].partition(":")
+            model = build_model(kind or "qwen3", seed=int(seed or 0))  # type: ignore[arg-type]
+            tokenizer = build_tokenizer()
+        else:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(spec)
+            tokenizer.padding_side = "left"
+            model = AutoModelForCausalLM.from_pretrained(spec, dtype="auto")
+        model = model.to(_device(device)).eval()
+        return HFEngine(model, tokenizer, max_new_tokens=max_new_tokens, temperature=temperature)
+
+    info = {"kind": "micro" if micro else "model", "name": spec, "checkpoint": None,
+            "policy": "base", "policy_map": None, "train_env": None, "step": None}  # fmt: skip
+    return System(label or spec, info, engine)
+
+
+def _openai_system(spec: str, label: str | None) -> System:
+    url, _, model = spec.removeprefix("openai:").partition("#")
+    if not url or not model:
+        raise ValueError(f"expected openai:BASE_URL#MODEL, got {spec!r}")
+
+    def engine(temperature: float, max_new_tokens: int) -> Any:
+        from rolegym.rollout.engines.openai import OpenAIEngine
+
+        return OpenAIEngine(url, model=model, temperature=temperature,
+                            max_tokens=max_new_tokens)  # fmt: skip
+
+    info = {"kind": "openai", "name": model, "checkpoint": url, "policy": "base",
+            "policy_map": None, "train_env": None, "step": None}  # fmt: skip
+    return System(label or model, info, engine)
+
+
+def checkpoint_system(
+    path: str | Path, *, label: str | None = None, device: str = "auto"
+) -> System:
+    """A training checkpoint (or a run directory: its latest checkpoint) as a system."""
+    from rolegym.baselines.grpo.config import GRPOConfig
+    from rolegym.baselines.grpo.trainer import latest_checkpoint
+
+    path = Path(path)
+    if not (path / "learners.pt").exists():
+        found = latest_checkpoint(path)
+        if found is None:
+            raise FileNotFoundError(f"{path}: no checkpoint-* directory")
+        path = found
+    run = path.parent
+    data = json.loads((run / "config.json").read_text())
+    config = GRPOConfig.from_dict(data)
+    step = json.loads((path / "trainer_state.json").read_text())["step"]
+    holder: dict[str, Any] = {}
+
+    def trainer() -> Any:
+        if "trainer" not in holder:
+            from rolegym.baselines.grpo.trainer import GRPOTrainer
+
+            scratch = tempfile.mkdtemp(prefix="rolegym-eval-")
+            cfg = GRPOConfig.from_dict({**data, "output_dir": scratch, "eval_steps": 0,
+                                        "eval_on_start": False, "device": device,
+                                        "engine": "hf"})  # fmt: skip
+            t = GRPOTrainer(cfg)
+            t.load_checkpoint(path, truncate_metrics=False)
+            holder["trainer"] = t
+        return holder["trainer"]
+
+    def engine(temperature: float, max_new_tokens: int) -> Any:
+        from rolegym.rollout.engines.hf import HFEngine
+
+        t = trainer()
+        return HFEngine(t.policies.engine_models(), t.tokenizer, max_new_tokens=max_new_tokens,
+                        temperature=temperature)  # fmt: skip
+
+    from rolegym.baselines.grpo.policies import policy_map as make_map
+
+    probe = make(config.env_id, **config.env_kwargs).unwrapped
+    roles = list(dict.fromkeys(probe.role(a) for a in probe.possible_agents))
+    mapping = make_map(config.policy, roles, config.policy_groups)
+    learning = set(config.trainable_roles) if config.trainable_roles is not None else set(roles)
+    routed = {r: (mapping[r] if r in learning else "frozen") for r in roles}
+    learners = [n for n in dict.fromkeys(routed.values()) if n != "frozen"]
+    info = {"kind": "checkpoint", "name": config.model_name_or_path, "checkpoint": str(path),
+            "policy": config.policy, "policy_map": routed, "train_env": config.env_id,
+            "step": step}  # fmt: skip
+    default_label = f"{run.name}@{step}"
+    return System(label or default_label, info, engine, policy_map=routed,
+                  default_policy=learners[0])  # fmt: skip
+
+
+def write_result(result: Mapping[str, Any], path: str | Path) -> Path:
+    """Write a result file (parents created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    return path
