@@ -5,7 +5,7 @@ supervised phase on transcripts played by a scripted policy (each role's observa
 policy's output) teaches every role its format first. :func:`collect_transcripts` plays
 episodes in the AEC loop; :func:`supervised_finetune` trains on the completions' tokens
 (templated exactly as the rollout engines template prompts, end-of-turn token included),
-with its own seeded generator for the batch order.
+with its own seeded generator for the batch order and batches of similar lengths.
 """
 
 from __future__ import annotations
@@ -67,6 +67,24 @@ def _encode(tokenizer: Any, t: Transcript) -> tuple[list[int], list[int]]:
     return prompt, [*completion, tokenizer.eos_token_id]
 
 
+def _bucketed(
+    encoded: Sequence[tuple[list[int], list[int]]], batch_size: int, generator: torch.Generator
+) -> list[list[int]]:
+    """One epoch of batches of similar lengths (little padding), in a seeded random order.
+
+    A random permutation is cut into pools of 32 batches; each pool is sorted by length and
+    cut into batches; the batches are then shuffled.
+    """
+    order = torch.randperm(len(encoded), generator=generator).tolist()
+    pool = 32 * batch_size
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: sum(map(len, encoded[i])))
+        batches += [chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size)]
+    shuffle = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in shuffle]
+
+
 def supervised_finetune(
     model: torch.nn.Module,
     tokenizer: Any,
@@ -85,7 +103,7 @@ def supervised_finetune(
         tokenizer: Its tokenizer (with a chat template).
         transcripts: What to imitate.
         steps: Optimizer steps.
-        batch_size: Transcripts per step (drawn without replacement, epoch after epoch).
+        batch_size: Transcripts per step (epoch after epoch, batches of similar lengths).
         learning_rate: AdamW learning rate (cosine decay to 0).
         seed: Seed of the batch order.
         progress: Called with (step, loss) after every step.
@@ -99,13 +117,12 @@ def supervised_finetune(
     optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
     generator = torch.Generator().manual_seed(seed)
-    order: list[int] = []
+    batches: list[list[int]] = []
     losses = []
     for step in range(steps):
-        if len(order) < batch_size:
-            order += torch.randperm(len(encoded), generator=generator).tolist()
-        batch = [encoded[i] for i in order[:batch_size]]
-        del order[:batch_size]
+        if not batches:
+            batches = _bucketed(encoded, batch_size, generator)
+        batch = [encoded[i] for i in batches.pop()]
         width = max(len(p) + len(c) for p, c in batch)
         ids = torch.full((len(batch), width), pad, dtype=torch.long)
         labels = torch.full((len(batch), width), -100, dtype=torch.long)

@@ -325,12 +325,18 @@ class GRPOTrainer:
 
     # ------------------------------------------------------------------ training
 
-    def train(self, resume_from_checkpoint: str | bool | None = None) -> dict[str, Any]:
+    def train(
+        self,
+        resume_from_checkpoint: str | bool | None = None,
+        *,
+        on_step: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
         """Run to ``max_steps``; returns the final metrics and evaluation summary.
 
         Args:
             resume_from_checkpoint: A checkpoint directory, or ``True`` for the latest one in
                 ``output_dir``.
+            on_step: Called with each step's metrics (e.g. to drive an outer progress bar).
         """
         c = self.config
         self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -360,6 +366,8 @@ class GRPOTrainer:
                     metrics |= self.evaluate()
                 self._log(metrics)
                 last = metrics
+                if on_step is not None:
+                    on_step(metrics)
                 if c.save_steps and self.step % c.save_steps == 0:
                     self.save_checkpoint()
                 bar.update(task, completed=self.step, status=_status(metrics))
