@@ -309,7 +309,10 @@ def eval_command(
     ],
     env: Annotated[
         list[str] | None,
-        typer.Option("--env", help="A cell to evaluate (repeat); default: every *-arith-v0."),
+        typer.Option(
+            "--env",
+            help="A cell to evaluate (repeat); default: a run's own env, else every *-arith-v0.",
+        ),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Result file (rolegym.eval/1).")] = Path(
         "results/eval.json"
@@ -320,7 +323,9 @@ def eval_command(
     samples: Annotated[int, typer.Option(help="Episodes per problem.")] = 1,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
-    max_new_tokens: Annotated[int, typer.Option(help="Token cap per call.")] = 1024,
+    max_new_tokens: Annotated[
+        int | None, typer.Option(help="Token cap per call (default: a run's, else 1024).")
+    ] = None,
     all_checkpoints: Annotated[
         bool,
         typer.Option("--all-checkpoints", help="A run directory: every checkpoint, one file each."),
@@ -334,10 +339,17 @@ def eval_command(
     """Evaluate a model, checkpoint or endpoint on workflow x task cells with a fixed protocol."""
     from rolegym.evaluation.evaluate import Protocol, evaluate, load_system, write_result
 
-    cells = env or [f"{w}-arith-v0" for w in ("single", "voting", "eval-opt", "orch-workers")]
+    run_config = _run_config(Path(system))
+    default_cells = [f"{w}-arith-v0" for w in ("single", "voting", "eval-opt", "orch-workers")]
+    if run_config is not None:  # a training run: its own cell, caps and env arguments
+        default_cells = [run_config["env_id"]]
+    cells = env or default_cells
+    env_kwargs = dict(run_config.get("env_kwargs", {})) if run_config and not env else {}
+    env_kwargs.update(_parse_kwargs(env_kwarg or []))
+    cap = max_new_tokens or (run_config or {}).get("max_completion_length") or 1024
     protocol = Protocol(split=split, problems=problems, samples=samples, seed=seed,
-                        temperature=temperature, max_new_tokens=max_new_tokens,
-                        env_kwargs=_parse_kwargs(env_kwarg or []))  # fmt: skip
+                        temperature=temperature, max_new_tokens=cap,
+                        env_kwargs=env_kwargs)  # fmt: skip
     targets: list[tuple[str, Path]] = [(system, out)]
     if all_checkpoints:
         found = sorted(Path(system).glob("checkpoint-*"))
@@ -356,6 +368,19 @@ def eval_command(
             console.print(f"wrote {path}")
     except (ValueError, FileNotFoundError, rolegym.EnvNotFound) as e:
         raise _error(e) from None
+
+
+def _run_config(path: Path) -> dict[str, Any] | None:
+    """The ``config.json`` of a training run or checkpoint directory, if ``path`` is one."""
+    for folder in (path, path.parent):
+        candidate = folder / "config.json"
+        if candidate.is_file() and (any(folder.glob("checkpoint-*")) or folder != path):
+            try:
+                data = json.loads(candidate.read_text())
+            except json.JSONDecodeError:
+                return None
+            return data if isinstance(data, dict) and "env_id" in data else None
+    return None
 
 
 @app.command()
