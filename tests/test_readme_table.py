@@ -1,0 +1,90 @@
+"""The README's benchmark table is what ``benchmarks/readme_table.py`` renders from the results."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location(
+        "readme_table", ROOT / "benchmarks" / "readme_table.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["readme_table"] = module  # dataclasses look their module up while built
+    spec.loader.exec_module(module)
+    return module
+
+
+rt = _load()
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    """A copy of the committed results, to change."""
+    return Path(shutil.copytree(RESULTS, tmp_path / "results"))
+
+
+def test_readme_table_matches_committed_results() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert rt.readme_table(readme) == rt.table(RESULTS), (
+        "README.md's benchmark table is stale: run `python benchmarks/readme_table.py`"
+    )
+
+
+def test_check_flag_passes_on_the_committed_readme() -> None:
+    assert rt.main(rt.Config(results_dir=RESULTS, readme=ROOT / "README.md", check=True)) == 0
+
+
+def test_changed_figure_changes_its_cell(results: Path) -> None:
+    before = rt.table(results).splitlines()
+    path = results / "env_overhead.json"
+    data = json.loads(path.read_text())
+    data["workflows"]["voting-arith-v0"]["wrong"]["turns_per_s"] = 12_345.6
+    data["workflows"]["voting-arith-v0"]["wrong"]["ratio_to_peer"] = 2.345
+    path.write_text(json.dumps(data))
+    after = rt.table(results).splitlines()
+    changed = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
+    assert len(changed) == 1
+    old, new = changed[0]
+    assert "`voting-arith-v0`" in new and "| 12,345 |" not in new
+    assert "| 12,346 |" in new and "| 2.35x per-step cost (<= 3x) |" in new
+    assert "| 21,275 |" in old and "| 1.06x per-step cost (<= 3x) |" in old
+
+
+def test_check_fails_with_a_diff_on_a_stale_readme(
+    results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n\n{rt.START}\n\n{rt.table(results)}\n{rt.END}\n\noutro\n")
+    data = json.loads((results / "rollout.json").read_text())
+    data["workflows"]["voting-arith-v0"]["speedup"] = 3.0
+    (results / "rollout.json").write_text(json.dumps(data))
+    capsys.readouterr()
+    assert rt.main(rt.Config(results_dir=results, readme=readme, check=True)) == 1
+    assert "+| `rollout.py` | 64 episodes of `voting-arith-v0`" in capsys.readouterr().out
+    assert rt.main(rt.Config(results_dir=results, readme=readme)) == 0  # rewrite
+    text = readme.read_text()
+    assert text.startswith("intro\n\n") and text.endswith(f"{rt.END}\n\noutro\n")
+    assert "| 3.0x faster (Voting: 2 calls, >= 5x) |" in text
+    assert rt.main(rt.Config(results_dir=results, readme=readme, check=True)) == 0
+
+
+def test_missing_results_file_drops_its_rows(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full = rt.table(results).splitlines()
+    (results / "rollout.json").unlink()
+    capsys.readouterr()
+    partial = rt.table(results).splitlines()
+    assert "rollout.json is missing" in capsys.readouterr().err
+    assert partial == [line for line in full if not line.startswith("| `rollout.py` |")]
+    assert len(full) - len(partial) == 4
