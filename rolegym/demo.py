@@ -2,14 +2,15 @@ r"""``rolegym demo``: the paper's experimental matrix at micro scale, on a CPU, 
 
 What it does, in one folder (``runs/demo`` by default):
 
-1. **Warm start.** A micro Qwen3-style model (built in code, no download) learns every role's
-   format by supervised fine-tuning on transcripts played by a scripted teacher on
-   ``arith`` problems (``a + b`` with ``a, b <= 9``): generators, workers and synthesizers
-   answer ``\boxed{N}`` (right half the time, one too many otherwise: the warm start leaves
-   each answer torn between the right sum and a near miss, which is what reinforcement
-   learning then has to resolve), aggregators pick a correct candidate, evaluators judge
-   correctly, orchestrators name two strategies. Most transcripts are single-agent ones: they
-   teach the sums, which a model this small learns only from one prompt layout at a time.
+1. **Warm start.** A micro Qwen3-style model (built in code, no download) is fine-tuned on
+   transcripts played by a scripted teacher on ``arith`` problems (``a + b`` with
+   ``a, b <= 9``): generators, workers and synthesizers answer ``\boxed{N}`` (right half the
+   time, one too many otherwise: the warm start leaves each answer torn between the right sum
+   and a near miss, which is what reinforcement learning then has to resolve), aggregators pick
+   a correct candidate, evaluators judge correctly, orchestrators name two strategies. Two
+   phases: the sums first, on single-agent transcripts only (a model this small learns them
+   from one prompt layout at a time), then every role's format, on the other roles' transcripts
+   mixed with as many answering ones, at a lower learning rate.
 2. **Before.** The random model and the warm start are evaluated on all four workflows.
 3. **GRPO.** Shared-Policy and Isolated-Policy GRPO (team reward = the final answer's
    correctness, the paper's default grouping and loss) train the warm start on each workflow.
@@ -53,9 +54,11 @@ class DemoConfig:
         ops: Operators of ``arith``.
         teacher_accuracy: How often the teacher's answers are right (else one too many).
         transcripts: Episodes the teacher plays per workflow for the warm start.
-        sft_steps: Supervised steps.
+        sft_steps: Supervised steps of the first phase (the sums).
+        format_steps: Supervised steps of the second phase (every role's format).
         sft_batch_size: Transcripts per supervised step.
-        sft_learning_rate: Supervised learning rate (cosine decay).
+        sft_learning_rate: Learning rate of the first phase (cosine decay).
+        format_learning_rate: Learning rate of the second phase (cosine decay).
         workflows: Workflows to train.
         policies: Policy maps to train with.
         grpo_steps: GRPO steps per workflow.
@@ -82,8 +85,10 @@ class DemoConfig:
         }
     )
     sft_steps: int = 1000
+    format_steps: int = 400
     sft_batch_size: int = 32
     sft_learning_rate: float = 3e-3
+    format_learning_rate: float = 1e-3
     workflows: tuple[str, ...] = WORKFLOWS
     policies: tuple[str, ...] = ("shared", "isolated")
     grpo_steps: dict[str, int] = field(
@@ -92,13 +97,14 @@ class DemoConfig:
     learning_rate: float = 1e-4
     tasks_per_step: int = 8
     num_generations: int = 8
-    max_completion_length: int = 20
+    max_completion_length: int = 40
     eval_problems: int = 200
 
     @classmethod
     def quick(cls, out_dir: str = "runs/demo-quick") -> DemoConfig:
         """A pipeline check in well under a minute (no meaningful accuracies)."""
         return cls(out_dir=out_dir, transcripts=dict.fromkeys(WORKFLOWS, 4), sft_steps=5,
+                   format_steps=3,
                    grpo_steps=dict.fromkeys(WORKFLOWS, 1), tasks_per_step=2,
                    num_generations=2, eval_problems=4)  # fmt: skip
 
@@ -137,7 +143,7 @@ class Teacher:
             right = self._boxed(judged.completion) == task.answer
             return "\\boxed{Correct}" if right else "\\boxed{Incorrect}"
         if role == "orchestrator":
-            return "STRATEGY 1: add the numbers\nSTRATEGY 2: count up"
+            return "STRATEGY 1: add\nSTRATEGY 2: count"
         raise ValueError(f"the demo teacher has no output for role {role!r}")
 
 
@@ -180,21 +186,28 @@ def run_demo(
     cells = [_env_id(w) for w in WORKFLOWS]
 
     # 1. warm start
-    transcripts = []
+    transcripts: dict[str, list[Any]] = {}
     for i, workflow in enumerate(WORKFLOWS):
         teacher = Teacher(c.teacher_accuracy, seed=c.seed * 100 + i)
         seed = c.seed * 100_000 + i * 10_000
         episodes = c.transcripts[workflow]
-        transcripts += collect_transcripts(_env_id(workflow), teacher, episodes, seed=seed,
-                                           **dataset)  # fmt: skip
+        transcripts[workflow] = collect_transcripts(_env_id(workflow), teacher, episodes,
+                                                    seed=seed, **dataset)  # fmt: skip
         tick("teacher transcripts", i + 1, len(WORKFLOWS))
     tokenizer = build_tokenizer()
     random_model = build_model("qwen3", hidden_size=c.hidden_size, layers=c.layers, seed=c.seed)
     warm = copy.deepcopy(random_model).train()
     losses = supervised_finetune(
-        warm, tokenizer, transcripts, steps=c.sft_steps, batch_size=c.sft_batch_size,
+        warm, tokenizer, transcripts["single"], steps=c.sft_steps, batch_size=c.sft_batch_size,
         learning_rate=c.sft_learning_rate, seed=c.seed,
-        progress=lambda step, loss: tick("warm start (supervised)", step, c.sft_steps),
+        progress=lambda step, loss: tick("warm start: sums", step, c.sft_steps),
+    )  # fmt: skip
+    formats = [t for w in WORKFLOWS[1:] for t in transcripts[w] if t.role != "generator"]
+    answers = [t for w in WORKFLOWS for t in transcripts[w] if t.role == "generator"]
+    losses += supervised_finetune(
+        warm, tokenizer, formats + answers[: len(formats)], steps=c.format_steps,
+        batch_size=c.sft_batch_size, learning_rate=c.format_learning_rate, seed=c.seed + 1,
+        progress=lambda step, loss: tick("warm start: formats", step, c.format_steps),
     )  # fmt: skip
     warm.eval()
     warm.save_pretrained(str(out / "warm_start"))

@@ -63,5 +63,5 @@ def test_quick_demo_writes_every_output(tmp_path: Path) -> None:
     assert "GRPO isolated on voting" in board and "micro + warm start" in board
     assert (out / "runs" / "voting-shared" / "report" / "report.md").exists()
     assert json.loads((out / "demo.json").read_text())["runs"] == summary["runs"]
-    assert "warm start (supervised)" in stages and "GRPO voting-isolated" in stages
+    assert "warm start: formats" in stages and "GRPO voting-isolated" in stages
     assert (out / "demo.md").read_text().startswith("# rolegym demo")
