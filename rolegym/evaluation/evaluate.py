@@ -96,6 +96,14 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
+def _tokens(turn: Any) -> int:
+    """Completion tokens of a turn: its token ids, else the count an endpoint reported."""
+    ids = turn.extras.get("completion_token_ids")
+    if ids is not None:
+        return len(ids)
+    return int(turn.extras.get("completion_tokens") or 0)
+
+
 def _role_stats(episodes: Sequence[Episode], tasks: Sequence[Task], verifier: Any) -> dict:
     """Per-role figures of a cell (see :mod:`rolegym.evaluation.schema`)."""
     items, where = [], []
@@ -112,7 +120,7 @@ def _role_stats(episodes: Sequence[Episode], tasks: Sequence[Task], verifier: An
             by_role[t.role].append((k, ep, t))
     out: dict[str, dict[str, Any]] = {}
     for role, turns in by_role.items():
-        tokens = [len(t.extras.get("completion_token_ids") or ()) for _, _, t in turns]
+        tokens = [_tokens(t) for _, _, t in turns]
         stats: dict[str, Any] = {
             "calls": len(turns),
             "mean_tokens": _mean(tokens),
@@ -173,7 +181,7 @@ def evaluate_cell(
     episodes = batch.run(engine, seed=protocol.seed, tasks=[t.id for t in tasks])
     episode_tasks = [env.unwrapped.task for env in batch.envs]
     correct = sum(bool(e.correct) for e in episodes)
-    tokens = sum(len(t.extras.get("completion_token_ids") or ()) for e in episodes for t in e.turns)
+    tokens = sum(_tokens(t) for e in episodes for t in e.turns)
     return {
         "env_id": env_id,
         "workflow": probe.workflow,

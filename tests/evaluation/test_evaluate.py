@@ -115,3 +115,25 @@ def test_checkpoint_of_a_run_is_a_system(tmp_path: Path) -> None:
     assert result["label"] == "run@2"
     first = load_system(str(tmp_path / "run" / "checkpoint-000001"))
     assert first.info["step"] == 1
+
+
+def test_an_openai_endpoint_is_evaluated_like_the_model_behind_it() -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("openai")
+    from rolegym.baselines.micro import build_model, build_tokenizer
+    from rolegym.rollout.engines.hf import HFEngine
+    from rolegym.rollout.server import serve
+
+    local = HFEngine(build_model(seed=1), build_tokenizer(), max_new_tokens=6, temperature=0.7)
+    server = serve(local)
+    try:
+        host, port = server.server_address[:2]
+        remote = load_system(f"openai:http://{host}:{port}/v1#rolegym-micro", label="remote")
+        protocol = Protocol(problems=2, max_new_tokens=6)
+        result = evaluate(remote, ["voting-arith-v0"], protocol)
+        here = evaluate(System("here", remote.info, lambda t, n: local), ["voting-arith-v0"],
+                        protocol)  # fmt: skip
+    finally:
+        server.shutdown()
+    assert result["system"]["kind"] == "openai" and result["label"] == "remote"
+    assert result["cells"][0]["roles"] == here["cells"][0]["roles"]

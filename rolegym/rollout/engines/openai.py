@@ -77,10 +77,13 @@ class OpenAIEngine:
     def _completion(response: Any) -> Completion:
         choice = response.choices[0]
         content = choice.logprobs.content if choice.logprobs and choice.logprobs.content else None
+        usage = getattr(response, "usage", None)
+        tokens = getattr(usage, "completion_tokens", None)
         return Completion(
             text=choice.message.content or "",
             logprobs=[t.logprob for t in content] if content else None,
             finish_reason=choice.finish_reason,
+            extras={"completion_tokens": tokens} if tokens is not None else {},
         )
 
     def complete(self, request: Request) -> Completion:
