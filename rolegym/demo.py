@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import copy
 import json
-import random
 import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 __all__ = ["DemoConfig", "Teacher", "run_demo"]
 
@@ -119,7 +120,7 @@ class Teacher:
 
     def __init__(self, accuracy: float, seed: int) -> None:
         self.accuracy = accuracy
-        self.rng = random.Random(seed)
+        self.rng = np.random.default_rng(seed)  # its own generator, never the global one
 
     @staticmethod
     def _boxed(text: str) -> str | None:
@@ -130,7 +131,7 @@ class Teacher:
         """The teacher's output for ``agent``'s turn."""
         role, task = env.role(agent), env.task
         if role in ("generator", "worker", "synthesizer"):
-            answer = int(task.answer) + (0 if self.rng.random() < self.accuracy else 1)
+            answer = int(task.answer) + (0 if float(self.rng.random()) < self.accuracy else 1)
             return f"\\boxed{{{answer}}}"
         if role == "aggregator":
             candidates = [t.completion for t in env.episode.turns if t.role == "generator"]
