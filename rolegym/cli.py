@@ -276,7 +276,7 @@ def train(
                        prog="rolegym train")  # fmt: skip
         cfg.__post_init__()
         trainer = GRPOTrainer(cfg)
-    except (ValueError, FileNotFoundError, rolegym.EnvNotFound) as e:
+    except (ValueError, ImportError, FileNotFoundError, rolegym.EnvNotFound) as e:
         console.print(f"[red]error:[/] {_safe(str(e))}")
         raise typer.Exit(2) from None
     try:
@@ -366,7 +366,7 @@ def eval_command(
                 console.print(f"{cell['env_id']:<28} accuracy {cell['accuracy']:.3f}  "
                               f"tokens/problem {cell['tokens_per_problem']:.1f}")  # fmt: skip
             console.print(f"wrote {path}")
-    except (ValueError, FileNotFoundError, rolegym.EnvNotFound) as e:
+    except (ValueError, ImportError, FileNotFoundError, rolegym.EnvNotFound) as e:
         raise _error(e) from None
 
 

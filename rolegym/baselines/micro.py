@@ -9,6 +9,7 @@ let every engine path, and later the trainers, run on a CPU in seconds.
 from __future__ import annotations
 
 import string
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -21,7 +22,13 @@ from transformers import (
     Qwen3ForCausalLM,
 )
 
-__all__ = ["CHAT_TEMPLATE", "answer_chars_reward", "build_model", "build_tokenizer"]
+__all__ = [
+    "CHAT_TEMPLATE",
+    "answer_chars_reward",
+    "build_model",
+    "build_tokenizer",
+    "save_micro_model",
+]
 
 SPECIAL = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>"]
 CHARS = [c for c in string.printable if c not in "\x0b\x0c"]
@@ -91,6 +98,40 @@ def build_model(
         else:
             raise ValueError(f"kind must be 'qwen3' or 'llama', got {kind!r}")
     return model.eval()
+
+
+def save_micro_model(
+    path: str | Path,
+    kind: Literal["qwen3", "llama"] = "qwen3",
+    *,
+    hidden_size: int = 128,
+    layers: int = 2,
+    heads: int = 2,
+    seed: int = 0,
+    **config: Any,
+) -> Path:
+    """Save a micro model and its tokenizer as a local model directory; returns ``path``.
+
+    What ``from_pretrained`` and vLLM load like any hub model, with nothing downloaded: the
+    way to run ``engine="vllm"`` (which serves a model directory) and ``rolegym eval`` on a CPU.
+    The defaults give a head size of 64, which vLLM's CPU attention kernels support (the
+    in-memory micro models' 16 is not).
+
+    Args:
+        path: The directory to write (created).
+        kind: ``"qwen3"`` or ``"llama"``.
+        hidden_size: Model width.
+        layers: Transformer blocks.
+        heads: Attention heads.
+        seed: Seed of the initial weights.
+        **config: Other config fields.
+    """
+    path = Path(path)
+    model = build_model(kind, hidden_size=hidden_size, layers=layers, heads=heads, seed=seed,
+                        **config)  # fmt: skip
+    model.save_pretrained(str(path))
+    build_tokenizer().save_pretrained(str(path))
+    return path
 
 
 def answer_chars_reward(episode: Any, turn: Any, task: Any) -> float:

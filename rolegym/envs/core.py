@@ -159,6 +159,15 @@ class WorkflowEnv(AECEnv[str, Observation, str]):
         """The same ``UnicodeText`` space object for every agent."""
         return self._action_space
 
+    @property
+    def max_context_completions(self) -> int:
+        """The most earlier completions any agent's observation can hold.
+
+        With the completion cap and the longest task prompt it bounds the context an engine
+        must serve (the trainer sizes vLLM's ``max_model_len`` with it).
+        """
+        return 0
+
     # ------------------------------------------------------------------ subclass hooks
 
     def _agents(self) -> list[str]:

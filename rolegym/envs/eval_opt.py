@@ -93,6 +93,11 @@ class EvalOptEnv(WorkflowEnv):
         self.max_rounds = max_rounds
         super().__init__(task, **kwargs)  # type: ignore[arg-type]
 
+    @property
+    def max_context_completions(self) -> int:
+        """The last evaluator call sees every answer and every earlier critique."""
+        return 2 * self.max_rounds - 1
+
     def _agents(self) -> list[str]:
         return ["generator_0", "evaluator_0"]
 

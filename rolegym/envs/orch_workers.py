@@ -81,6 +81,11 @@ class OrchWorkersEnv(WorkflowEnv):
         self.max_workers = max_workers
         super().__init__(task, **kwargs)  # type: ignore[arg-type]
 
+    @property
+    def max_context_completions(self) -> int:
+        """The synthesizer sees the plan and every worker's answer."""
+        return self.max_workers + 1
+
     def _agents(self) -> list[str]:
         workers = [f"worker_{i}" for i in range(self.max_workers)]
         return ["orchestrator_0", *workers, "synthesizer_0"]

@@ -79,6 +79,11 @@ class VotingEnv(WorkflowEnv):
         self.num_voters = num_voters
         super().__init__(task, **kwargs)  # type: ignore[arg-type]
 
+    @property
+    def max_context_completions(self) -> int:
+        """The aggregator sees every candidate."""
+        return self.num_voters
+
     def _agents(self) -> list[str]:
         return [f"generator_{i}" for i in range(self.num_voters)] + ["aggregator_0"]
 

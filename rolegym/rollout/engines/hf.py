@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from rolegym.rollout.engines.chat import chat_prompt_ids, with_sampling
 from rolegym.rollout.types import Completion, Request, by_policy
 
 __all__ = ["HFEngine"]
@@ -75,11 +76,13 @@ class HFEngine:
 
     def prompt_ids(self, request: Request) -> list[int]:
         """The templated prompt's token ids."""
-        text = self.tokenizer.apply_chat_template(
-            [dict(m) for m in request.messages], add_generation_prompt=True, tokenize=False,
-            enable_thinking=self.enable_thinking,
-        )  # fmt: skip
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return chat_prompt_ids(self.tokenizer, request.messages, self.enable_thinking)
+
+    def with_sampling(
+        self, *, temperature: float | None = None, max_new_tokens: int | None = None
+    ) -> HFEngine:
+        """A view sharing this engine's models with another temperature or completion cap."""
+        return with_sampling(self, temperature=temperature, max_new_tokens=max_new_tokens)
 
     def generate(self, requests: Sequence[Request]) -> list[Completion]:
         """Complete every request; the result is in request order."""
