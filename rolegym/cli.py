@@ -335,6 +335,12 @@ def eval_command(
         typer.Option("--env_kwarg", "--env-kwarg", help="Env argument KEY=VALUE (JSON values)."),
     ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="hf (transformers) or vllm (a model directory, hub id or LoRA training run)."
+        ),
+    ] = "hf",
 ) -> None:
     """Evaluate a model, checkpoint or endpoint on workflow x task cells with a fixed protocol."""
     from rolegym.evaluation.evaluate import Protocol, evaluate, load_system, write_result
@@ -358,7 +364,8 @@ def eval_command(
         targets = [(str(c), out.with_name(f"{out.stem}-{c.name}{out.suffix}")) for c in found]
     try:
         for spec, path in targets:
-            loaded = load_system(spec, label=label if not all_checkpoints else None, device=device)
+            loaded = load_system(spec, label=label if not all_checkpoints else None,
+                                 device=device, engine=engine)  # fmt: skip
             with _progress_bar(len(cells), f"eval {loaded.label}") as advance:
                 result = evaluate(loaded, cells, protocol, progress=lambda _cell: advance())
             write_result(result, path)

@@ -228,15 +228,34 @@ def evaluate(
 # ---------------------------------------------------------------------- systems
 
 
-def load_system(spec: str, *, label: str | None = None, device: str = "auto") -> System:
-    """Build a :class:`System` from a command-line spec (see the module docstring)."""
+def load_system(
+    spec: str, *, label: str | None = None, device: str = "auto", engine: str = "hf"
+) -> System:
+    """Build a :class:`System` from a command-line spec (see the module docstring).
+
+    Args:
+        spec: What to evaluate (see the module docstring).
+        label: Its name on a leaderboard (default: derived from ``spec``).
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (the HF engine's device).
+        engine: ``"hf"`` (transformers) or ``"vllm"`` (a model directory, hub id or run;
+            adapters served through vLLM).
+    """
+    if engine not in ("hf", "vllm"):
+        raise ValueError(f"engine must be 'hf' or 'vllm', got {engine!r}")
     if spec.startswith("openai:"):
         return _openai_system(spec, label)
     path = Path(spec)
     if path.is_dir() and ((path / "learners.pt").exists() or any(path.glob("checkpoint-*"))):
-        return checkpoint_system(path, label=label, device=device)
+        return checkpoint_system(path, label=label, device=device, engine=engine)
     if spec.startswith("micro:"):
+        if engine == "vllm":
+            raise ValueError(
+                "vLLM serves model directories: save a micro model with "
+                "rolegym.baselines.micro.save_micro_model(PATH) and evaluate PATH"
+            )
         return _hf_system(spec, label, device, micro=True)
+    if engine == "vllm":
+        return _vllm_system(spec, label)
     return _hf_system(spec, label, device, micro=False)
 
 
@@ -270,6 +289,24 @@ def _hf_system(spec: str, label: str | None, device: str, *, micro: bool) -> Sys
     return System(label or spec, info, engine)
 
 
+def _vllm_system(spec: str, label: str | None) -> System:
+    holder: dict[str, Any] = {}
+
+    def engine(temperature: float, max_new_tokens: int) -> Any:
+        if "engine" not in holder:  # one LLM for every cell and temperature
+            from rolegym.rollout.engines.vllm import VLLMEngine
+
+            holder["engine"] = VLLMEngine(spec, max_new_tokens=max_new_tokens,
+                                          temperature=temperature)  # fmt: skip
+        return holder["engine"].with_sampling(
+            temperature=temperature, max_new_tokens=max_new_tokens
+        )
+
+    info = {"kind": "model", "name": spec, "checkpoint": None, "policy": "base",
+            "policy_map": None, "train_env": None, "step": None}  # fmt: skip
+    return System(label or spec, info, engine)
+
+
 def _openai_system(spec: str, label: str | None) -> System:
     url, _, model = spec.removeprefix("openai:").partition("#")
     if not url or not model:
@@ -286,10 +323,21 @@ def _openai_system(spec: str, label: str | None) -> System:
     return System(label or model, info, engine)
 
 
+#: Trainers holding a run's models, by (run directory, device, engine): the checkpoints of one
+#: run (``--all-checkpoints``) are loaded into the same models, and one vLLM serves them all.
+#: A checkpoint is loaded when its system's engine is made, so evaluate one at a time.
+_RUN_TRAINERS: dict[tuple[str, str, str], Any] = {}
+_LOADED: dict[int, Path] = {}
+
+
 def checkpoint_system(
-    path: str | Path, *, label: str | None = None, device: str = "auto"
+    path: str | Path, *, label: str | None = None, device: str = "auto", engine: str = "hf"
 ) -> System:
-    """A training checkpoint (or a run directory: its latest checkpoint) as a system."""
+    """A training checkpoint (or a run directory: its latest checkpoint) as a system.
+
+    With ``engine="vllm"`` the checkpoint's adapters are served by vLLM (the run must have
+    trained LoRA adapters of a model directory or hub id).
+    """
     from rolegym.baselines.grpo.config import GRPOConfig
     from rolegym.baselines.grpo.trainer import latest_checkpoint
 
@@ -303,25 +351,31 @@ def checkpoint_system(
     data = json.loads((run / "config.json").read_text())
     config = GRPOConfig.from_dict(data)
     step = json.loads((path / "trainer_state.json").read_text())["step"]
-    holder: dict[str, Any] = {}
 
     def trainer() -> Any:
-        if "trainer" not in holder:
+        key = (str(run.resolve()), device, engine)
+        t = _RUN_TRAINERS.get(key)
+        if t is None:
             from rolegym.baselines.grpo.trainer import GRPOTrainer
 
             scratch = tempfile.mkdtemp(prefix="rolegym-eval-")
             cfg = GRPOConfig.from_dict({**data, "output_dir": scratch, "eval_steps": 0,
                                         "eval_on_start": False, "device": device,
-                                        "engine": "hf"})  # fmt: skip
-            t = GRPOTrainer(cfg)
+                                        "engine": engine})  # fmt: skip
+            t = _RUN_TRAINERS[key] = GRPOTrainer(cfg)
+        if _LOADED.get(id(t)) != path:  # checkpoints of one run share its models
             t.load_checkpoint(path, truncate_metrics=False)
-            holder["trainer"] = t
-        return holder["trainer"]
+            _LOADED[id(t)] = path
+        return t
 
-    def engine(temperature: float, max_new_tokens: int) -> Any:
+    def make_engine(temperature: float, max_new_tokens: int) -> Any:
+        t = trainer()
+        if engine == "vllm":  # the checkpoint's adapters, as load_checkpoint re-served them
+            return t.vllm_engine.with_sampling(
+                temperature=temperature, max_new_tokens=max_new_tokens
+            )
         from rolegym.rollout.engines.hf import HFEngine
 
-        t = trainer()
         return HFEngine(t.policies.engine_models(), t.tokenizer, max_new_tokens=max_new_tokens,
                         temperature=temperature)  # fmt: skip
 
@@ -337,7 +391,7 @@ def checkpoint_system(
             "policy": config.policy, "policy_map": routed, "train_env": config.env_id,
             "step": step}  # fmt: skip
     default_label = f"{run.name}@{step}"
-    return System(label or default_label, info, engine, policy_map=routed,
+    return System(label or default_label, info, make_engine, policy_map=routed,
                   default_policy=learners[0])  # fmt: skip
 
 

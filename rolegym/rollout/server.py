@@ -2,7 +2,9 @@
 
 ``serve(engine)`` answers ``POST /v1/chat/completions`` (and ``GET /v1/models``) on loopback
 with the engine's completions, logprobs included, so the HTTP path (:mod:`.engines.openai`
-and :func:`rolegym.rollout.arollout`) can run against a micro model on a CPU. It is built on
+and :func:`rolegym.rollout.arollout`) can run against a micro model on a CPU. A request's
+``temperature`` and ``max_tokens`` (or ``max_completion_tokens``) apply to its completion,
+through the engine's ``with_sampling`` view. It is built on
 the standard library's threading HTTP server: a test and demo server, not a production one
 (use ``vllm serve`` for that).
 """
@@ -55,8 +57,13 @@ def _handler(engine: Engine, model_name: str, lock: threading.Lock) -> type[Base
                 self._send(400, {"error": {"message": f"bad request: {e}"}})
                 return
             try:
+                target = _sampling(engine, body)
+            except (ValueError, TypeError) as e:  # a malformed number
+                self._send(400, {"error": {"message": f"bad request: {e}"}})
+                return
+            try:
                 with lock:  # one generation at a time: the engine's model is not shared
-                    completion = engine.generate([request])[0]
+                    completion = target.generate([request])[0]
             except Exception as e:
                 self._send(500, {"error": {"message": f"{type(e).__name__}: {e}"}})
                 return
@@ -82,6 +89,26 @@ def _handler(engine: Engine, model_name: str, lock: threading.Lock) -> type[Base
             })  # fmt: skip
 
     return Handler
+
+
+def _sampling(engine: Engine, body: dict[str, Any]) -> Engine:
+    """``engine`` with the request's ``temperature`` and ``max_tokens`` applied.
+
+    Every rolegym engine has a ``with_sampling`` view; any other engine serves at its own
+    settings.
+    """
+    overrides: dict[str, Any] = {}
+    if body.get("temperature") is not None:
+        overrides["temperature"] = float(body["temperature"])
+    cap = body.get("max_completion_tokens", body.get("max_tokens"))
+    if cap is not None:
+        overrides["max_new_tokens"] = int(cap)
+        if overrides["max_new_tokens"] < 1:
+            raise ValueError("max_tokens must be >= 1")
+    with_sampling = getattr(engine, "with_sampling", None)
+    if not overrides or with_sampling is None:
+        return engine
+    return with_sampling(**overrides)
 
 
 def serve(

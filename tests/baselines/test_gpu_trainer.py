@@ -41,10 +41,10 @@ def test_vllm_isolated_lora_run_on_voting_math_fixtures(tmp_path: Path) -> None:
         per_device_train_batch_size=8, max_steps=2, vllm_gpu_memory_utilization=0.4,
     )  # fmt: skip
     trainer = GRPOTrainer(config)
-    served = dict(trainer._vllm._adapters)
+    served = trainer.vllm_engine.adapters
     assert set(served) == {"generator", "aggregator"}
     result = trainer.train()
-    after = trainer._vllm._adapters
+    after = trainer.vllm_engine.adapters
     # every step re-serves each adapter under a fresh name and id
     assert all(after[p].lora_name != served[p].lora_name for p in served)
     metrics = result["metrics"]

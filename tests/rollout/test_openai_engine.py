@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -89,5 +93,64 @@ def test_timeouts_are_reported(local: HFEngine) -> None:
         with pytest.raises(EngineError, match="Timeout"):
             engine.generate([request])
         assert time.monotonic() - start < 1.5
+    finally:
+        server.shutdown()
+
+
+def test_the_server_honours_a_requests_temperature_and_max_tokens(local: HFEngine) -> None:
+    server = serve(local)  # the engine samples at 0.9 with up to 16 tokens
+    try:
+        request = Request(0, "generator_0", "generator", 0, ({"role": "user", "content": "Hi"},), 5)
+        remote = OpenAIEngine(_url(server), "rolegym-micro", max_tokens=3, temperature=0.0)
+        got = remote.generate([request])[0]
+        want = local.with_sampling(temperature=0.0, max_new_tokens=3).generate([request])[0]
+        assert len(got.logprobs) == len(want.logprobs) <= 3 and got.text == want.text
+        assert got.logprobs == pytest.approx(want.logprobs, abs=1e-6)
+        hot = OpenAIEngine(_url(server), "rolegym-micro", max_tokens=16, temperature=0.9)
+        assert hot.generate([request])[0].text == local.generate([request])[0].text
+        assert (local.temperature, local.max_new_tokens) == (0.9, 16)  # views only
+    finally:
+        server.shutdown()
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """Answers every chat request with one fixed completion and records the request body."""
+
+    bodies: ClassVar[list[dict]] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        Recorder.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        data = json.dumps({
+            "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": "ok"}}],
+        }).encode()  # fmt: skip
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def test_the_sampling_protocol_is_sent_explicitly() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = _url(server)
+        request = Request(0, "generator_0", "generator", 0, ({"role": "user", "content": "Hi"},), 1)
+        Recorder.bodies.clear()
+        OpenAIEngine(url, "m", max_tokens=7, temperature=0.7).generate([request])
+        OpenAIEngine(url, "m", enable_thinking=True, top_k=20).generate([request])
+        OpenAIEngine(url, "m", extra_body={}).generate([request])  # OpenAI's own API
+        vllm_default, thinking, plain = Recorder.bodies
+        assert vllm_default["top_p"] == 1.0 and vllm_default["top_k"] == -1
+        assert vllm_default["chat_template_kwargs"] == {"enable_thinking": False}
+        assert vllm_default["temperature"] == 0.7 and vllm_default["max_tokens"] == 7
+        assert thinking["chat_template_kwargs"] == {"enable_thinking": True}
+        assert thinking["top_k"] == 20
+        assert "top_k" not in plain and "chat_template_kwargs" not in plain
     finally:
         server.shutdown()

@@ -329,6 +329,11 @@ class GRPOTrainer:
         # one LLM and one set of served adapters; evaluation samples at its own temperature
         return self._vllm.with_sampling(temperature=temperature)
 
+    @property
+    def vllm_engine(self) -> Any:
+        """The run's :class:`~rolegym.rollout.engines.vllm.VLLMEngine` (``None`` with ``hf``)."""
+        return getattr(self, "_vllm", None)
+
     def context_length(self) -> int:
         """Prompt plus completion tokens any call of this run can need (vLLM's max_model_len).
 

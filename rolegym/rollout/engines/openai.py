@@ -5,6 +5,13 @@ timeouts, 429 and 5xx) and per-request timeouts apply; requests of one batch are
 concurrently. Each request's ``policy_id`` picks the served model name (vLLM serves LoRA
 adapters as model names), through ``policy_models``. A request that still fails after the
 retries raises :class:`EngineError`: a rollout cannot continue without its completion.
+
+The sampling protocol is sent explicitly with every request, so a server's own defaults cannot
+change it: ``temperature``, ``top_p=1`` and, in the body's vLLM/SGLang extension fields,
+``top_k=-1`` (``vllm serve`` otherwise applies the model's generation config, for Qwen3
+top-k 20 and top-p 0.95) and ``chat_template_kwargs={"enable_thinking": False}`` (Qwen3 thinks
+unless told not to; the paper's runs do not). For a server that rejects those extension
+fields (OpenAI's own API), pass ``extra_body={}``.
 """
 
 from __future__ import annotations
@@ -32,6 +39,11 @@ class OpenAIEngine:
         api_key: Sent as the bearer token (``"EMPTY"`` for local servers).
         max_tokens: Longest completion.
         temperature: Sampling temperature.
+        top_p: Nucleus sampling mass (1: off).
+        top_k: Top-k cut (-1: off; sent in the body's extension fields).
+        enable_thinking: The chat template's thinking switch (Qwen3), sent as
+            ``chat_template_kwargs``.
+        extra_body: Extension fields sent instead of ``top_k`` and ``chat_template_kwargs``.
         timeout_s: Per-request timeout.
         max_retries: Retries per request (the client's backoff applies).
         concurrency: Requests in flight at once within one :meth:`generate` call.
@@ -46,6 +58,10 @@ class OpenAIEngine:
         api_key: str = "EMPTY",
         max_tokens: int = 1024,
         temperature: float = 0.7,
+        top_p: float = 1.0,
+        top_k: int = -1,
+        enable_thinking: bool = False,
+        extra_body: Mapping[str, Any] | None = None,
         timeout_s: float = 120.0,
         max_retries: int = 2,
         concurrency: int = 32,
@@ -61,6 +77,11 @@ class OpenAIEngine:
         self.policy_models = dict(policy_models or {})
         self.max_tokens = max_tokens
         self.temperature = temperature
+        self.top_p = top_p
+        if extra_body is None:
+            extra_body = {"top_k": top_k,
+                          "chat_template_kwargs": {"enable_thinking": enable_thinking}}  # fmt: skip
+        self.extra_body = dict(extra_body)
         self.concurrency = concurrency
 
     def _args(self, request: Request) -> dict[str, Any]:
@@ -69,8 +90,10 @@ class OpenAIEngine:
             "messages": [dict(m) for m in request.messages],
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
+            "top_p": self.top_p,
             "seed": request.sampling_seed % (2**31),
             "logprobs": True,
+            "extra_body": self.extra_body,
         }
 
     @staticmethod

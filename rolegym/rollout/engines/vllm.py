@@ -190,6 +190,12 @@ class VLLMEngine:
         self.llm.reset_prefix_cache()  # cached prefixes were computed with the old weights
         return name
 
+    def close(self) -> None:
+        """Stop vLLM's engine core (its process and memory) now rather than at exit."""
+        core = getattr(self.llm.llm_engine, "engine_core", None)
+        if core is not None:
+            core.shutdown()
+
     def prompt_ids(self, request: Request) -> list[int]:
         """The templated prompt's token ids (the same as :class:`HFEngine`'s)."""
         return chat_prompt_ids(self.tokenizer, request.messages, self.enable_thinking)
