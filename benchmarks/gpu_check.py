@@ -62,11 +62,10 @@ from typing import Any
 
 import torch
 import tyro
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
+from transformers import Qwen3Config, Qwen3ForCausalLM
 
 import rolegym
-from rolegym.baselines.micro import CHARS, CHAT_TEMPLATE, SPECIAL
+from rolegym.baselines.micro import build_tokenizer
 from rolegym.rollout import Request, sampling_seed
 from rolegym.rollout.engines.hf import HFEngine
 
@@ -151,33 +150,6 @@ def resolved(cfg: Config, name: str) -> int:
 
 
 # ---------------------------------------------------------------------------- model
-def build_tokenizer(vocab_size: int) -> PreTrainedTokenizerFast:
-    """The micro character tokenizer, its vocabulary padded with ``<t_N>`` fillers.
-
-    Args:
-        vocab_size: The model's vocabulary size; every id below it decodes.
-
-    Returns:
-        A left-padding ChatML tokenizer of exactly ``vocab_size`` tokens.
-    """
-    base = SPECIAL + CHARS
-    if vocab_size < len(base):
-        raise ValueError(f"vocab_size must be >= {len(base)}, got {vocab_size}")
-    fillers = [f"<t_{i}>" for i in range(len(base), vocab_size)]
-    tok = Tokenizer(models.WordLevel({t: i for i, t in enumerate(base + fillers)}, "<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
-    tok.decoder = decoders.Fuse()
-    tok.add_special_tokens(SPECIAL)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", eos_token="<|im_end|>"
-    )
-    fast.chat_template = CHAT_TEMPLATE
-    fast.padding_side = "left"
-    if len(fast) != vocab_size:
-        raise RuntimeError(f"tokenizer has {len(fast)} tokens, expected {vocab_size}")
-    return fast
-
-
 def build_model(shapes: dict[str, Any], tokenizer: Any, seed: int) -> Qwen3ForCausalLM:
     """A randomly initialised Qwen3 of the given shapes (global RNG state left as it was).
 

@@ -40,9 +40,18 @@ CHAT_TEMPLATE = (
 )
 
 
-def build_tokenizer() -> PreTrainedTokenizerFast:
-    """A character-level tokenizer with ChatML special tokens and chat template."""
-    vocab = {tok: i for i, tok in enumerate(SPECIAL + CHARS)}
+def build_tokenizer(vocab_size: int | None = None) -> PreTrainedTokenizerFast:
+    """A character-level tokenizer with ChatML special tokens and chat template.
+
+    Args:
+        vocab_size: Pad the vocabulary with filler tokens ``<t_N>`` up to this size, so that
+            every id of a model with a real vocabulary (Qwen3: 151,936) decodes.
+    """
+    base = SPECIAL + CHARS
+    if vocab_size is not None and vocab_size < len(base):
+        raise ValueError(f"vocab_size must be >= {len(base)}, got {vocab_size}")
+    fillers = [f"<t_{i}>" for i in range(len(base), vocab_size or len(base))]
+    vocab = {tok: i for i, tok in enumerate(base + fillers)}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
     tok.decoder = decoders.Fuse()

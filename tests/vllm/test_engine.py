@@ -57,7 +57,7 @@ def hf(micro_dir: Path, adapters: dict[str, Path]) -> Any:
 def engine(micro_dir: Path, adapters: dict[str, Path]) -> Iterator[VLLMEngine]:
     engine = VLLMEngine(micro_dir, adapters={"generator": str(adapters["v1"])},
                         max_new_tokens=CAP, temperature=0.0, lora_rank=4, dtype="float32",
-                        max_model_len=256)  # fmt: skip
+                        max_model_len=256, gpu_memory_utilization=0.1)  # fmt: skip
     yield engine
     engine.close()
 

@@ -31,7 +31,7 @@ TRAIN_FLAGS = [
     "--learning_rate", "1e-2", "--weight_decay", "0", "--scale_rewards", "none",
     "--loss_type", "dapo", "--max_steps", "10", "--eval_steps", "5", "--eval_tasks", "8",
     "--save_steps", "5", "--disable_tqdm", "--logging_steps", "0", "--device", "cpu",
-    "--torch_dtype", "float32", "--seed", "0",
+    "--torch_dtype", "float32", "--seed", "0", "--vllm_gpu_memory_utilization", "0.1",
 ]  # fmt: skip
 
 
@@ -108,6 +108,7 @@ def trainer(micro_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         scale_rewards="none", loss_type="dapo", max_steps=2, eval_steps=1, eval_tasks=8,
         eval_on_start=False, eval_temperature=0.0, temperature=0.7, save_steps=0,
         disable_tqdm=True, device="cpu", torch_dtype="float32", engine="vllm",
+        vllm_gpu_memory_utilization=0.1,
         output_dir=str(tmp_path_factory.mktemp("inproc") / "run"),
     )  # fmt: skip
     t = GRPOTrainer(config)

