@@ -151,6 +151,7 @@ def test_the_sampling_protocol_is_sent_explicitly() -> None:
         assert vllm_default["temperature"] == 0.7 and vllm_default["max_tokens"] == 7
         assert thinking["chat_template_kwargs"] == {"enable_thinking": True}
         assert thinking["top_k"] == 20
+        assert vllm_default["return_token_ids"] is True
         assert "top_k" not in plain and "chat_template_kwargs" not in plain
     finally:
         server.shutdown()

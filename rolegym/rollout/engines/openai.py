@@ -10,7 +10,9 @@ The sampling protocol is sent explicitly with every request, so a server's own d
 change it: ``temperature``, ``top_p=1`` and, in the body's vLLM/SGLang extension fields,
 ``top_k=-1`` (``vllm serve`` otherwise applies the model's generation config, for Qwen3
 top-k 20 and top-p 0.95) and ``chat_template_kwargs={"enable_thinking": False}`` (Qwen3 thinks
-unless told not to; the paper's runs do not). For a server that rejects those extension
+unless told not to; the paper's runs do not). It also asks for the token ids
+(``return_token_ids``, vLLM >= 0.10.2), which fill ``Completion.token_ids`` and
+``prompt_token_ids`` when the server returns them. For a server that rejects extension
 fields (OpenAI's own API), pass ``extra_body={}``.
 """
 
@@ -43,7 +45,8 @@ class OpenAIEngine:
         top_k: Top-k cut (-1: off; sent in the body's extension fields).
         enable_thinking: The chat template's thinking switch (Qwen3), sent as
             ``chat_template_kwargs``.
-        extra_body: Extension fields sent instead of ``top_k`` and ``chat_template_kwargs``.
+        extra_body: Extension fields sent instead of ``top_k``, ``chat_template_kwargs`` and
+            ``return_token_ids``.
         timeout_s: Per-request timeout.
         max_retries: Retries per request (the client's backoff applies).
         concurrency: Requests in flight at once within one :meth:`generate` call.
@@ -79,7 +82,7 @@ class OpenAIEngine:
         self.temperature = temperature
         self.top_p = top_p
         if extra_body is None:
-            extra_body = {"top_k": top_k,
+            extra_body = {"top_k": top_k, "return_token_ids": True,
                           "chat_template_kwargs": {"enable_thinking": enable_thinking}}  # fmt: skip
         self.extra_body = dict(extra_body)
         self.concurrency = concurrency
@@ -102,8 +105,12 @@ class OpenAIEngine:
         content = choice.logprobs.content if choice.logprobs and choice.logprobs.content else None
         usage = getattr(response, "usage", None)
         tokens = getattr(usage, "completion_tokens", None)
+        token_ids = getattr(choice, "token_ids", None)  # vLLM's return_token_ids
+        prompt_ids = getattr(response, "prompt_token_ids", None)
         return Completion(
             text=choice.message.content or "",
+            prompt_token_ids=list(prompt_ids) if prompt_ids is not None else None,
+            token_ids=list(token_ids) if token_ids is not None else None,
             logprobs=[t.logprob for t in content] if content else None,
             finish_reason=choice.finish_reason,
             extras={"completion_tokens": tokens} if tokens is not None else {},
