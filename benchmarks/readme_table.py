@@ -167,6 +167,23 @@ def trainer_rows(r: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def memory_rows(r: dict[str, Any]) -> list[Row]:
+    """Peak memory and time of one whole update against TRL's GRPOTrainer, per length."""
+    c = r["config"]
+    rows = []
+    for length, d in r["lengths"].items():
+        ours, trl = d["rolegym"], d["trl"]
+        rows.append((
+            f"one update, {c['rows_per_update']} x {int(length):,}-token completions, "
+            f"Qwen3-shaped, vocabulary {c['vocab_size']:,}, LoRA r={c['lora_r']}",
+            f"{ours['peak_mib']:,.0f} MiB, {_s(ours['time_s'])}",
+            f"TRL `GRPOTrainer` update, same rows and settings: {trl['peak_mib']:,.0f} MiB, "
+            f"{_s(trl['time_s'])}",
+            f"{d['peak_ratio']:.2f}x memory, {d['time_ratio']:.2f}x time (<= 1x both)",
+        ))  # fmt: skip
+    return rows
+
+
 # results file stem -> its rows, in the table's order
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "env_overhead": env_overhead_rows,
@@ -174,6 +191,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "code_verifier": code_verifier_rows,
     "rollout": rollout_rows,
     "trainer": trainer_rows,
+    "memory": memory_rows,
 }
 
 

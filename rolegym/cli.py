@@ -341,6 +341,15 @@ def eval_command(
             help="hf (transformers) or vllm (a model directory, hub id or LoRA training run)."
         ),
     ] = "hf",
+    max_batch_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-batch-tokens",
+            min=1,
+            help="HF engine: most prompt+completion tokens decoded at once "
+            "(default: picked to fit memory)",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a model, checkpoint or endpoint on workflow x task cells with a fixed protocol."""
     from rolegym.evaluation.evaluate import Protocol, evaluate, load_system, write_result
@@ -365,7 +374,8 @@ def eval_command(
     try:
         for spec, path in targets:
             loaded = load_system(spec, label=label if not all_checkpoints else None,
-                                 device=device, engine=engine)  # fmt: skip
+                                 device=device, engine=engine,
+                                 max_batch_tokens=max_batch_tokens)  # fmt: skip
             with _progress_bar(len(cells), f"eval {loaded.label}") as advance:
                 result = evaluate(loaded, cells, protocol, progress=lambda _cell: advance())
             write_result(result, path)

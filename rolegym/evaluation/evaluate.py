@@ -16,6 +16,11 @@ Systems (:func:`load_system`):
   base model with the checkpoint's learners (adapters or models), each role on its learner;
 - ``openai:BASE_URL#MODEL``: an OpenAI-compatible endpoint;
 - anything else: a hub id or local path of a causal LM (``transformers``).
+
+Memory: the HF engine decodes within a token budget (``max_batch_tokens``, see
+:class:`rolegym.rollout.engines.hf.HFEngine`). Unless one is given, a hub or local model (or a
+checkpoint of one) gets the budget whose key/value cache fills about 40% of the memory free
+once the model is loaded (:func:`kv_cache_budget`); micro models get none.
 """
 
 from __future__ import annotations
@@ -37,7 +42,17 @@ from rolegym.registration import make
 from rolegym.rollout.batch import EpisodeBatch
 from rolegym.tasks.base import Task
 
-__all__ = ["Protocol", "System", "evaluate", "evaluate_cell", "load_system"]
+__all__ = [
+    "Protocol",
+    "System",
+    "available_memory",
+    "evaluate",
+    "evaluate_cell",
+    "free_memory",
+    "kv_cache_budget",
+    "kv_cache_bytes_per_token",
+    "load_system",
+]
 
 ANSWER_ROLES = ("generator", "worker", "synthesizer")
 
@@ -229,7 +244,12 @@ def evaluate(
 
 
 def load_system(
-    spec: str, *, label: str | None = None, device: str = "auto", engine: str = "hf"
+    spec: str,
+    *,
+    label: str | None = None,
+    device: str = "auto",
+    engine: str = "hf",
+    max_batch_tokens: int | None = None,
 ) -> System:
     """Build a :class:`System` from a command-line spec (see the module docstring).
 
@@ -239,6 +259,10 @@ def load_system(
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (the HF engine's device).
         engine: ``"hf"`` (transformers) or ``"vllm"`` (a model directory, hub id or run;
             adapters served through vLLM).
+        max_batch_tokens: The HF engine's token budget: most prompt + completion tokens
+            decoded at once (``HFEngine(max_batch_tokens=...)``). ``None``: picked to fit
+            memory (:func:`kv_cache_budget`) for a hub or local model or a checkpoint of one;
+            no budget for a micro model. Other engines ignore it.
     """
     if engine not in ("hf", "vllm"):
         raise ValueError(f"engine must be 'hf' or 'vllm', got {engine!r}")
@@ -246,17 +270,18 @@ def load_system(
         return _openai_system(spec, label)
     path = Path(spec)
     if path.is_dir() and ((path / "learners.pt").exists() or any(path.glob("checkpoint-*"))):
-        return checkpoint_system(path, label=label, device=device, engine=engine)
+        return checkpoint_system(path, label=label, device=device, engine=engine,
+                                 max_batch_tokens=max_batch_tokens)  # fmt: skip
     if spec.startswith("micro:"):
         if engine == "vllm":
             raise ValueError(
                 "vLLM serves model directories: save a micro model with "
                 "rolegym.baselines.micro.save_micro_model(PATH) and evaluate PATH"
             )
-        return _hf_system(spec, label, device, micro=True)
+        return _hf_system(spec, label, device, micro=True, max_batch_tokens=max_batch_tokens)
     if engine == "vllm":
         return _vllm_system(spec, label)
-    return _hf_system(spec, label, device, micro=False)
+    return _hf_system(spec, label, device, micro=False, max_batch_tokens=max_batch_tokens)
 
 
 def _device(device: str) -> str:
@@ -265,7 +290,105 @@ def _device(device: str) -> str:
     return ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
 
 
-def _hf_system(spec: str, label: str | None, device: str, *, micro: bool) -> System:
+def kv_cache_bytes_per_token(config: Any, dtype: Any) -> int:
+    """Bytes of key/value cache one token takes in a model with this config.
+
+    ``2 (key and value) x num_hidden_layers x num_key_value_heads x head_dim x bytes per
+    element``, where ``head_dim`` is the config's, else ``hidden_size / num_attention_heads``,
+    and ``num_key_value_heads`` defaults to ``num_attention_heads`` (no grouped-query
+    attention). A multimodal config is read through its text config.
+
+    Args:
+        config: A ``transformers`` model config.
+        dtype: The model's dtype (a ``torch.dtype`` or its name, e.g. ``"bfloat16"``).
+    """
+    import torch
+
+    if hasattr(config, "get_text_config"):
+        config = config.get_text_config()
+    heads = config.num_attention_heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype)
+    element = torch.empty((), dtype=dtype).element_size()
+    return 2 * config.num_hidden_layers * kv_heads * head_dim * element
+
+
+def kv_cache_budget(
+    config: Any, dtype: Any, free_bytes: int, share: float = 0.4, *, min_tokens: int = 1
+) -> int:
+    """A token budget (``HFEngine(max_batch_tokens=...)``) whose key/value cache fits.
+
+    The most tokens whose cache takes at most ``share`` of ``free_bytes``; the rest is left to
+    activations, logits and the allocator. Never below ``min_tokens``, so that at least one
+    request fits (the engine runs a request over the budget alone anyway).
+
+    Args:
+        config: The model's ``transformers`` config.
+        dtype: The model's dtype (a ``torch.dtype`` or its name).
+        free_bytes: Memory free on the model's device with the model loaded.
+        share: The part of ``free_bytes`` the cache may take.
+        min_tokens: The floor: the tokens of one request (prompt + completion).
+
+    Returns:
+        The token budget.
+    """
+    per_token = kv_cache_bytes_per_token(config, dtype)
+    return max(min_tokens, 1, int(free_bytes * share) // per_token)
+
+
+def available_memory(meminfo: str | Path = "/proc/meminfo") -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable``); ``None`` if unknown."""
+    try:
+        text = Path(meminfo).read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        if key.strip() == "MemAvailable":
+            fields = rest.split()
+            if not fields or not fields[0].isdigit():
+                return None
+            unit = fields[1].lower() if len(fields) > 1 else ""
+            return int(fields[0]) * (1024 if unit == "kb" else 1)
+    return None
+
+
+def free_memory(device: Any) -> int | None:
+    """Free bytes on ``device``: CUDA's free memory, or the host's available memory on CPU.
+
+    ``None`` where unknown (another device type, or ``/proc/meminfo`` unreadable).
+    """
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type == "cpu":
+        return available_memory()
+    return None
+
+
+def _fitting_budget(model: Any, max_new_tokens: int) -> int | None:
+    """:func:`kv_cache_budget` for a loaded model on its device (``None``: memory unknown)."""
+    parameter = next(model.parameters())
+    free = free_memory(parameter.device)
+    if free is None:
+        return None
+    dtype = getattr(model, "dtype", None) or parameter.dtype
+    # the floor: one request with a one-token prompt (a longer one still runs, alone)
+    return kv_cache_budget(model.config, dtype, free, min_tokens=max(max_new_tokens, 0) + 1)
+
+
+def _hf_system(
+    spec: str,
+    label: str | None,
+    device: str,
+    *,
+    micro: bool,
+    max_batch_tokens: int | None = None,
+) -> System:
     def engine(temperature: float, max_new_tokens: int) -> Any:
         from rolegym.rollout.engines.hf import HFEngine
 
@@ -282,7 +405,11 @@ def _hf_system(spec: str, label: str | None, device: str, *, micro: bool) -> Sys
             tokenizer.padding_side = "left"
             model = AutoModelForCausalLM.from_pretrained(spec, dtype="auto")
         model = model.to(_device(device)).eval()
-        return HFEngine(model, tokenizer, max_new_tokens=max_new_tokens, temperature=temperature)
+        budget = max_batch_tokens
+        if budget is None and not micro:
+            budget = _fitting_budget(model, max_new_tokens)
+        return HFEngine(model, tokenizer, max_new_tokens=max_new_tokens, temperature=temperature,
+                        max_batch_tokens=budget)  # fmt: skip
 
     info = {"kind": "micro" if micro else "model", "name": spec, "checkpoint": None,
             "policy": "base", "policy_map": None, "train_env": None, "step": None}  # fmt: skip
@@ -331,12 +458,25 @@ _LOADED: dict[int, Path] = {}
 
 
 def checkpoint_system(
-    path: str | Path, *, label: str | None = None, device: str = "auto", engine: str = "hf"
+    path: str | Path,
+    *,
+    label: str | None = None,
+    device: str = "auto",
+    engine: str = "hf",
+    max_batch_tokens: int | None = None,
 ) -> System:
     """A training checkpoint (or a run directory: its latest checkpoint) as a system.
 
     With ``engine="vllm"`` the checkpoint's adapters are served by vLLM (the run must have
     trained LoRA adapters of a model directory or hub id).
+
+    Args:
+        path: A checkpoint directory, or a run directory (its latest checkpoint).
+        label: Its name on a leaderboard (default: ``RUN@STEP``).
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        engine: ``"hf"`` or ``"vllm"``.
+        max_batch_tokens: The HF engine's token budget (``None``: picked to fit memory, or
+            none for a run of a micro model; see :func:`load_system`).
     """
     from rolegym.baselines.grpo.config import GRPOConfig
     from rolegym.baselines.grpo.trainer import latest_checkpoint
@@ -376,8 +516,12 @@ def checkpoint_system(
             )
         from rolegym.rollout.engines.hf import HFEngine
 
-        return HFEngine(t.policies.engine_models(), t.tokenizer, max_new_tokens=max_new_tokens,
-                        temperature=temperature)  # fmt: skip
+        models = t.policies.engine_models()
+        budget = max_batch_tokens
+        if budget is None and not config.model_name_or_path.startswith("micro:"):
+            budget = _fitting_budget(next(iter(models.values())), max_new_tokens)
+        return HFEngine(models, t.tokenizer, max_new_tokens=max_new_tokens,
+                        temperature=temperature, max_batch_tokens=budget)  # fmt: skip
 
     from rolegym.baselines.grpo.policies import policy_map as make_map
 

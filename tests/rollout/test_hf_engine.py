@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -116,3 +117,94 @@ def test_llama_micro_model_runs() -> None:
     assert 0 < len(completion.token_ids) <= 6
     with pytest.raises(ValueError, match="kind"):
         build_model("gpt2")  # type: ignore[arg-type]
+
+
+CAP = 12
+
+
+def _mixed_requests(n: int) -> list[Request]:
+    """Prompts of several lengths, in no length order."""
+    texts = [
+        "Hi",
+        "What is 2 + 2?",
+        "A much longer prompt here, with a few more words in it.",
+        "Compute 17 - 5.",
+        "Ok",
+        "Tell me about the number seven and its neighbours.",
+    ]
+    return [_request(texts[(3 * k) % len(texts)] + " " * (k % 3), 100 + k) for k in range(n)]
+
+
+def test_token_budget_splits_batches_without_changing_any_completion() -> None:
+    model, tok = build_model(seed=5), build_tokenizer()
+    requests = _mixed_requests(12)
+
+    def make(**budgets: int) -> HFEngine:
+        return HFEngine(model, tok, max_new_tokens=CAP, temperature=0.7, **budgets)
+
+    whole = make()
+    longest = max(len(whole.prompt_ids(r)) for r in requests)
+    budget = 3 * (longest + CAP)
+    assert len(whole.batches([len(whole.prompt_ids(r)) for r in requests])) == 1
+    want = whole.generate(requests)
+    assert {c.finish_reason for c in want} == {"stop", "length"}  # both endings are compared
+    budgeted = (
+        make(max_batch_tokens=budget),
+        make(batch_size=1),
+        make(batch_size=5, max_batch_tokens=budget + 7),
+    )
+    for engine in budgeted:
+        assert len(engine.batches([len(engine.prompt_ids(r)) for r in requests])) >= 4
+        got = engine.generate(requests)
+        for a, b in zip(want, got, strict=True):
+            assert a.token_ids == b.token_ids and a.finish_reason == b.finish_reason
+            assert a.prompt_token_ids == b.prompt_token_ids and a.text == b.text
+            assert b.logprobs == pytest.approx(a.logprobs, abs=1e-4)
+
+
+def test_no_batch_exceeds_the_budgets_except_a_lone_oversize_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cap, budget = 8, 150
+    engine = HFEngine(build_model(seed=6), build_tokenizer(), max_new_tokens=cap, temperature=0.7,
+                      batch_size=4, max_batch_tokens=budget)  # fmt: skip
+    huge = _request("word " * 200, 99)  # one request over the whole budget on its own
+    requests = _mixed_requests(12)
+    requests.insert(5, huge)
+    seen: list[list[int]] = []
+    sample = engine._sample
+
+    def counting(model, batch, prompts):  # type: ignore[no-untyped-def]
+        seen.append([len(p) for p in prompts])
+        assert [r.sampling_seed for r in batch] == [r.sampling_seed for r in requests][
+            sum(len(s) for s in seen[:-1]) : sum(len(s) for s in seen)
+        ]  # consecutive, in request order
+        return sample(model, batch, prompts)
+
+    monkeypatch.setattr(engine, "_sample", counting)
+    out = engine.generate(requests)
+    assert [c.prompt_token_ids for c in out] == [engine.prompt_ids(r) for r in requests]
+    assert sum(len(s) for s in seen) == len(requests) and len(seen) > 3
+    oversize = [s for s in seen if len(s) * (max(s) + cap) > budget]
+    assert oversize == [[len(engine.prompt_ids(huge))]]  # alone, never dropped
+    assert all(len(s) <= 4 for s in seen)
+    # greedy: no batch could have taken the next request within both budgets
+    for s, nxt in itertools.pairwise(seen):
+        assert len(s) == 4 or (len(s) + 1) * (max(*s, nxt[0]) + cap) > budget
+
+
+def test_batching_follows_the_budgets_exactly() -> None:
+    engine = HFEngine(build_model(seed=1), build_tokenizer(), max_new_tokens=10,
+                      max_batch_tokens=60)  # fmt: skip
+    # rows cost (longest prompt + 10): 3 x 20 = 60 fits, a 4th does not; 100 runs alone
+    assert engine.batches([10, 5, 10, 10, 100, 1, 1]) == [range(0, 3), range(3, 4), range(4, 5),
+                                                            range(5, 7)]  # fmt: skip
+    assert engine.batches([]) == []
+    engine.batch_size = 2
+    assert engine.batches([1, 1, 1, 1, 1]) == [range(0, 2), range(2, 4), range(4, 5)]
+    engine.max_batch_tokens = None
+    assert engine.batches([1000] * 3) == [range(0, 2), range(2, 3)]
+    view = engine.with_sampling(max_new_tokens=50)
+    view.max_batch_tokens = 120  # the view counts its own completion cap
+    assert view.batches([10, 10, 10]) == [range(0, 2), range(2, 3)]
+    assert engine.max_batch_tokens is None and engine.max_new_tokens == 10

@@ -102,8 +102,16 @@ class GRPOConfig:
             scheduler steps once per training step).
         warmup_steps: Linear warm-up steps.
         max_steps: Training steps.
-        per_device_train_batch_size: Completions per forward/backward micro-batch (memory only:
-            the update does not depend on it).
+        per_device_train_batch_size: Most completions per forward/backward micro-batch (memory
+            only: the update does not depend on it).
+        max_tokens_per_microbatch: Most tokens per micro-batch (rows x its longest prompt plus
+            completion, as padded; ``None``: no budget); a longer row runs alone. Memory only.
+        gradient_checkpointing: Recompute each layer's activations in the backward pass instead
+            of keeping them (TRL's name; the model stays in eval mode, so no dropout).
+        generation_max_batch_tokens: ``engine="hf"``: most prompt plus completion tokens decoded
+            at once (requests x (longest prompt + cap); ``None``: a policy's requests at once).
+            Completions do not depend on it.
+        bf16: On CUDA, run the update's forward passes under bfloat16 autocast (TRL's name).
         diagnostics: Per-role gradient diagnostics every step (exact; role-sorted micro-batches).
         eval_steps: Evaluate every this many steps (0: never).
         eval_tasks: Held-out tasks per evaluation (the first of the split, always the same).
@@ -163,6 +171,10 @@ class GRPOConfig:
     warmup_steps: int = 0
     max_steps: int = 500
     per_device_train_batch_size: int = 16
+    max_tokens_per_microbatch: int | None = None
+    gradient_checkpointing: bool = False
+    generation_max_batch_tokens: int | None = None
+    bf16: bool = False
     diagnostics: bool = True
     eval_steps: int = 10
     eval_tasks: int = 100
@@ -186,6 +198,10 @@ class GRPOConfig:
             (self.tasks_per_step >= 1, "tasks_per_step must be >= 1"),
             (self.num_iterations >= 1, "num_iterations must be >= 1"),
             (self.per_device_train_batch_size >= 1, "per_device_train_batch_size must be >= 1"),
+            (
+                self.max_tokens_per_microbatch is None or self.max_tokens_per_microbatch >= 1,
+                "max_tokens_per_microbatch must be >= 1 (or None)",
+            ),
             (self.max_steps >= 0, "max_steps must be >= 0"),
             (self.engine in ("hf", "vllm"), "engine must be 'hf' or 'vllm'"),
             (
@@ -244,6 +260,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "eval_temperature": 0.7,
         "save_steps": 5,
         "torch_dtype": "bfloat16",
+        "bf16": True,
+        "gradient_checkpointing": True,
+        "max_tokens_per_microbatch": 16384,
         "engine": "vllm",
         "device": "cuda",
     },

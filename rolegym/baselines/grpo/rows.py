@@ -18,10 +18,17 @@ from dataclasses import dataclass
 import torch
 
 from rolegym.baselines.grpo.advantages import compute_advantages
+from rolegym.baselines.grpo.memory import HEAD_CHUNK, head_logprobs, split_head
 from rolegym.envs.episode import Episode, Sample, Turn, group_samples
 from rolegym.tasks.base import Task
 
-__all__ = ["RewardFn", "Row", "build_rows", "sequence_logprobs"]
+__all__ = [
+    "RewardFn",
+    "Row",
+    "build_rows",
+    "full_sequence_logprobs",
+    "sequence_logprobs",
+]
 
 #: A custom reward assignment: the reward credited to one turn of a finished episode, given
 #: the episode, the turn and the task it posed.
@@ -124,8 +131,15 @@ def sequence_logprobs(
     temperature: float = 1.0,
     pad_id: int = 0,
     with_entropy: bool = False,
+    chunk: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Log-probabilities of each row's completion tokens under ``model``.
+
+    The backbone runs over prompt plus completion; the language-model head is applied only at
+    the positions that predict completion tokens, a chunk of tokens at a time, and no
+    ``[rows, length, vocab]`` tensor is ever made (:func:`.memory.head_logprobs`). Models whose
+    head cannot be split off (scaled or soft-capped logits, an adapted head) get the full
+    logits instead (:func:`full_sequence_logprobs`, the reference: both agree to rounding).
 
     Args:
         model: The causal LM (with the right adapter active).
@@ -133,12 +147,60 @@ def sequence_logprobs(
         temperature: Logits are divided by it (the sampling distribution's log-probs).
         pad_id: Filler token id (masked out; its value never matters).
         with_entropy: Also return per-token entropies (detached).
+        chunk: Tokens per chunk of the head (default :data:`.memory.HEAD_CHUNK`).
 
     Returns:
         ``(logprobs [B, C], mask [B, C], entropy [B, C] or None)`` with ``C`` the longest
         completion; ``mask`` is 1 on real completion tokens.
     """
-    device = next(model.parameters()).device
+    split = split_head(model)
+    if split is None:
+        return full_sequence_logprobs(model, rows, temperature=temperature, pad_id=pad_id,
+                                      with_entropy=with_entropy)  # fmt: skip
+    backbone, head = split
+    ids, attn, positions, targets, mask = _layout(rows, pad_id, next(model.parameters()).device)
+    hidden = backbone(input_ids=ids, attention_mask=attn, use_cache=False).last_hidden_state
+    keep = mask.bool()
+    picked_rows = torch.arange(len(rows), device=ids.device)[:, None].expand_as(positions)[keep]
+    logp_flat, entropy_flat = head_logprobs(
+        hidden[picked_rows, positions[keep]], head, targets[keep], temperature=temperature,
+        with_entropy=with_entropy, chunk=chunk or HEAD_CHUNK,
+    )  # fmt: skip
+    logp = logp_flat.new_zeros(mask.shape)
+    logp[keep] = logp_flat
+    entropy = None
+    if entropy_flat is not None:
+        entropy = entropy_flat.new_zeros(mask.shape)
+        entropy[keep] = entropy_flat
+    return logp, mask.to(logp.dtype), entropy
+
+
+def full_sequence_logprobs(
+    model: torch.nn.Module,
+    rows: Sequence[Row],
+    *,
+    temperature: float = 1.0,
+    pad_id: int = 0,
+    with_entropy: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """:func:`sequence_logprobs` through the full ``[rows, length, vocab]`` logits (reference)."""
+    ids, attn, positions, targets, mask = _layout(rows, pad_id, next(model.parameters()).device)
+    logits = model(input_ids=ids, attention_mask=attn, use_cache=False).logits
+    picked = logits.gather(1, positions.unsqueeze(-1).expand(-1, -1, logits.shape[-1]))
+    picked = picked.to(torch.promote_types(picked.dtype, torch.float32))  # bf16 -> fp32
+    if temperature > 0:
+        picked = picked / temperature
+    logp_all = torch.log_softmax(picked, dim=-1)
+    logp = logp_all.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    entropy = None
+    if with_entropy:
+        with torch.no_grad():
+            entropy = -(logp_all.exp() * logp_all).sum(-1)
+    return logp * mask.to(logp.dtype), mask.to(logp.dtype), entropy
+
+
+def _layout(rows: Sequence[Row], pad_id: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Right-padded ``ids``/``attn`` ``[B, W]``; ``positions``/``targets``/``mask`` ``[B, C]``."""
     lengths = [len(r.prompt_ids) + len(r.completion_ids) for r in rows]
     width, comp = max(lengths), max(len(r.completion_ids) for r in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
@@ -154,17 +216,4 @@ def sequence_logprobs(
         positions[i, :n] = torch.arange(start, start + n)
         targets[i, :n] = torch.tensor(r.completion_ids)
         mask[i, :n] = 1
-    ids, attn = ids.to(device), attn.to(device)
-    positions, targets, mask = positions.to(device), targets.to(device), mask.to(device)
-    logits = model(input_ids=ids, attention_mask=attn, use_cache=False).logits
-    picked = logits.gather(1, positions.unsqueeze(-1).expand(-1, -1, logits.shape[-1]))
-    picked = picked.to(torch.promote_types(picked.dtype, torch.float32))  # bf16 -> fp32
-    if temperature > 0:
-        picked = picked / temperature
-    logp_all = torch.log_softmax(picked, dim=-1)
-    logp = logp_all.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-    entropy = None
-    if with_entropy:
-        with torch.no_grad():
-            entropy = -(logp_all.exp() * logp_all).sum(-1)
-    return logp, mask.to(logp.dtype), entropy
+    return tuple(t.to(device) for t in (ids, attn, positions, targets, mask))

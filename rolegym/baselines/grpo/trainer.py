@@ -43,7 +43,7 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -53,6 +53,11 @@ import torch
 from rolegym.baselines.grpo.config import GRPOConfig
 from rolegym.baselines.grpo.diagnostics import backward_by_agent, gradient_metrics, gram_matrix
 from rolegym.baselines.grpo.loss import per_token_loss, token_weights
+from rolegym.baselines.grpo.memory import (
+    checkpointing,
+    gradient_checkpointing_enable,
+    micro_batches,
+)
 from rolegym.baselines.grpo.policies import FROZEN, PolicySet, policy_map
 from rolegym.baselines.grpo.rows import RewardFn, Row, build_rows, sequence_logprobs
 from rolegym.envs.episode import Episode
@@ -218,6 +223,8 @@ class GRPOTrainer:
         dtype = getattr(torch, c.torch_dtype)
         self.tokenizer, base = self._load_model(model, tokenizer, dtype)
         self.model_config = getattr(base, "config", None)
+        if c.gradient_checkpointing:
+            gradient_checkpointing_enable(base)
 
         probe = make(c.env_id, **c.env_kwargs).unwrapped
         agents = list(probe.possible_agents)
@@ -314,7 +321,8 @@ class GRPOTrainer:
 
             return HFEngine(self.policies.engine_models(), self.tokenizer,
                             max_new_tokens=c.max_completion_length or 256,
-                            temperature=temperature)  # fmt: skip
+                            temperature=temperature,
+                            max_batch_tokens=c.generation_max_batch_tokens)  # fmt: skip
         if getattr(self, "_vllm", None) is None:
             from rolegym.rollout.engines.vllm import VLLMEngine
 
@@ -542,17 +550,15 @@ class GRPOTrainer:
 
         def backward(agent: str) -> None:
             nonlocal loss_total
-            idx = prepared.by_agent.get(agent, [])
-            size = c.per_device_train_batch_size
-            for s in range(0, len(idx), size):
-                chunk = idx[s : s + size]
+            for chunk in self._micro_batches(prepared, agent):
                 batch = [rows[i] for i in chunk]
                 learner = self.policies.learners[batch[0].learner]
                 learner.activate()
-                logp, cmask, entropy = sequence_logprobs(
-                    learner.module, batch, temperature=c.temperature, pad_id=self._pad_id(),
-                    with_entropy=first,
-                )  # fmt: skip
+                with self._forward_context(learner.module):
+                    logp, cmask, entropy = sequence_logprobs(
+                        learner.module, batch, temperature=c.temperature, pad_id=self._pad_id(),
+                        with_entropy=first,
+                    )  # fmt: skip
                 n = logp.shape[1]
                 old_lp = old[chunk][:, :n].to(logp) if old is not None else logp.detach()
                 ref_lp = ref[chunk][:, :n].to(logp) if ref is not None else None
@@ -605,11 +611,9 @@ class GRPOTrainer:
         rows = prepared.rows
         width = max((len(r.completion_ids) for r in rows), default=1)
         out = torch.zeros(len(rows), width, dtype=torch.float64)
-        size = self.config.per_device_train_batch_size
         with torch.no_grad():
-            for idx in prepared.by_agent.values():
-                for s in range(0, len(idx), size):
-                    chunk = idx[s : s + size]
+            for agent in prepared.by_agent:
+                for chunk in self._micro_batches(prepared, agent):
                     batch = [rows[i] for i in chunk]
                     learner = self.policies.learners[batch[0].learner]
                     learner.activate()
@@ -617,13 +621,31 @@ class GRPOTrainer:
                     ctx = self.policies.reference_context() if reference else nullcontext()
                     if reference and self.policies.peft_model is None:
                         module = self.policies.reference_module
-                    with ctx:
+                    with ctx, self._forward_context(module):
                         logp, _, _ = sequence_logprobs(
                             module, batch, temperature=self.config.temperature,
                             pad_id=self._pad_id(),
                         )  # fmt: skip
                     out[chunk, : logp.shape[1]] = logp.double().cpu()
         return out
+
+    def _micro_batches(self, prepared: Prepared, agent: str) -> list[list[int]]:
+        """An agent's rows cut into micro-batches by row count and token budget."""
+        rows = prepared.rows
+        return micro_batches(
+            prepared.by_agent.get(agent, []),
+            [len(r.prompt_ids) + len(r.completion_ids) for r in rows],
+            max_rows=self.config.per_device_train_batch_size,
+            max_tokens=self.config.max_tokens_per_microbatch,
+        )  # fmt: skip
+
+    def _forward_context(self, module: Any) -> Any:
+        """Gradient checkpointing and, on CUDA with ``bf16``, bfloat16 autocast."""
+        stack = ExitStack()
+        stack.enter_context(checkpointing(module, self.config.gradient_checkpointing))
+        if self.config.bf16 and self.device.type == "cuda":
+            stack.enter_context(torch.autocast("cuda", dtype=torch.bfloat16))
+        return stack
 
     def _pad_id(self) -> int:
         pad = self.tokenizer.pad_token_id

@@ -6,6 +6,12 @@ a time per engine, since the active adapter is model state). Prompts are the tok
 template applied to the request messages (Qwen3's thinking switch, ``enable_thinking``, is
 passed through and off by default, as in the paper), left-padded into one batch.
 
+Memory: a policy's requests are decoded in consecutive batches of at most ``batch_size``
+requests and, with ``max_batch_tokens``, at most that many key/value cache slots (each row of
+a batch holds the batch's longest prompt plus ``max_new_tokens``); only the last position's
+logits are computed. Since every request draws its own uniforms, how requests are batched
+changes no completion (up to float rounding of the log-probabilities).
+
 Decoding is a plain loop over the model's forward pass with its key/value cache, rather than
 ``model.generate``, for two reasons: every request samples with uniforms drawn from its own
 ``torch.Generator`` seeded with the request's ``sampling_seed`` (``generate`` draws from the
@@ -39,7 +45,13 @@ class HFEngine:
         max_new_tokens: Longest completion.
         temperature: Sampling temperature (0: greedy).
         enable_thinking: Passed to the chat template (Qwen3); off by default.
-        batch_size: Most requests per forward batch (default: all of a policy's at once).
+        batch_size: Most requests per batch (default: no limit, all of a policy's requests at
+            once unless ``max_batch_tokens`` splits them).
+        max_batch_tokens: Most tokens per batch, counted as the key/value cache holds them:
+            ``len(batch) * (longest prompt in the batch + max_new_tokens)`` (default: no
+            limit). A policy's requests are cut, in order, into consecutive batches within
+            both limits; a single request over this budget runs in a batch of its own (nothing
+            is refused or dropped). Batching does not change any completion.
     """
 
     def __init__(
@@ -51,6 +63,7 @@ class HFEngine:
         temperature: float = 0.7,
         enable_thinking: bool = False,
         batch_size: int | None = None,
+        max_batch_tokens: int | None = None,
     ) -> None:
         self.models: Mapping[str, Any] = model if isinstance(model, Mapping) else {"*": model}
         self.tokenizer = tokenizer
@@ -58,6 +71,7 @@ class HFEngine:
         self.temperature = temperature
         self.enable_thinking = enable_thinking
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
 
     def _model(self, policy_id: str) -> Any:
         if policy_id in self.models:
@@ -89,24 +103,64 @@ class HFEngine:
         out: list[Completion | None] = [None] * len(requests)
         for policy_id, indices in by_policy(requests).items():
             model = self._model(policy_id)
-            step = self.batch_size or len(indices)
-            for start in range(0, len(indices), step):
-                chunk = indices[start : start + step]
-                completions = self._sample(model, [requests[i] for i in chunk])
-                for i, completion in zip(chunk, completions, strict=True):
-                    out[i] = completion
+            prompts = self._prompts([requests[i] for i in indices])
+            for chunk in self.batches([len(p) for p in prompts]):
+                completions = self._sample(
+                    model, [requests[indices[k]] for k in chunk], [prompts[k] for k in chunk]
+                )
+                for k, completion in zip(chunk, completions, strict=True):
+                    out[indices[k]] = completion
         return out  # type: ignore[return-value]
 
-    @torch.no_grad()
-    def _sample(self, model: Any, requests: Sequence[Request]) -> list[Completion]:
-        device = next(model.parameters()).device
-        templated: dict[tuple[tuple[str, str], ...], list[int]] = {}  # a group shares a prompt
+    def batches(self, prompt_lengths: Sequence[int]) -> list[range]:
+        """Cut requests with these prompt lengths into consecutive batches within the budgets.
+
+        Greedy, in order: a batch grows while it holds fewer than ``batch_size`` requests and
+        ``len(batch) * (longest prompt + max_new_tokens)`` stays within ``max_batch_tokens``;
+        a request that does not fit starts the next batch (alone if it is over the budget).
+
+        Args:
+            prompt_lengths: Prompt token counts, in request order.
+
+        Returns:
+            The index ranges of the batches, covering every request once, in order.
+        """
+        out: list[range] = []
+        start, longest = 0, 0
+        completion = max(self.max_new_tokens, 0)
+        for k, length in enumerate(prompt_lengths):
+            size = k - start
+            wider = max(longest, length)
+            full = self.batch_size is not None and 0 < self.batch_size <= size
+            over = (
+                self.max_batch_tokens is not None
+                and (size + 1) * (wider + completion) > self.max_batch_tokens
+            )
+            if size and (full or over):
+                out.append(range(start, k))
+                start, wider = k, length
+            longest = wider
+        if start < len(prompt_lengths):
+            out.append(range(start, len(prompt_lengths)))
+        return out
+
+    def _prompts(self, requests: Sequence[Request]) -> list[list[int]]:
+        """The templated prompt ids of each request (a group's shared prompt templated once)."""
+        templated: dict[tuple[tuple[str, str], ...], list[int]] = {}
         prompts = []
         for r in requests:
             key = tuple((m["role"], m["content"]) for m in r.messages)
             if key not in templated:
                 templated[key] = self.prompt_ids(r)
             prompts.append(templated[key])
+        return prompts
+
+    @torch.no_grad()
+    def _sample(
+        self, model: Any, requests: Sequence[Request], prompts: Sequence[list[int]]
+    ) -> list[Completion]:
+        """Decode one batch: ``prompts[i]`` is the templated prompt of ``requests[i]``."""
+        device = next(model.parameters()).device
         if self.max_new_tokens <= 0:
             return [Completion(text="", prompt_token_ids=p, token_ids=[], logprobs=[],
                                finish_reason="length") for p in prompts]  # fmt: skip
@@ -132,13 +186,17 @@ class HFEngine:
         past = None
         # transformers 5 names the key/value cache ``cache``; earlier versions ``past_key_values``
         base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT
-        cache_arg = (
-            "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
-        )
+        parameters = inspect.signature(base.forward).parameters
+        cache_arg = "cache" if "cache" in parameters else "past_key_values"
+        # Only the last position's logits: the prompt's would take batch x width x vocab floats.
+        extra: dict[str, Any] = {cache_arg: None}
+        if "logits_to_keep" in parameters:
+            extra["logits_to_keep"] = 1
         current, positions = ids, (mask.cumsum(-1) - 1).clamp(min=0)
         for t in range(self.max_new_tokens):
+            extra[cache_arg] = past
             result = model(input_ids=current, attention_mask=mask, position_ids=positions,
-                           use_cache=True, **{cache_arg: past})  # fmt: skip
+                           use_cache=True, **extra)  # fmt: skip
             past = getattr(result, cache_arg)
             logits = result.logits[:, -1, :].float()
             if self.temperature > 0:
