@@ -454,7 +454,6 @@ def _openai_system(spec: str, label: str | None) -> System:
 #: run (``--all-checkpoints``) are loaded into the same models, and one vLLM serves them all.
 #: A checkpoint is loaded when its system's engine is made, so evaluate one at a time.
 _RUN_TRAINERS: dict[tuple[str, str, str], Any] = {}
-_LOADED: dict[int, Path] = {}
 
 
 def checkpoint_system(
@@ -503,9 +502,9 @@ def checkpoint_system(
                                         "eval_on_start": False, "device": device,
                                         "engine": engine})  # fmt: skip
             t = _RUN_TRAINERS[key] = GRPOTrainer(cfg)
-        if _LOADED.get(id(t)) != path:  # checkpoints of one run share its models
+        if getattr(t, "loaded_checkpoint", None) != path:  # one run's checkpoints share it
             t.load_checkpoint(path, truncate_metrics=False)
-            _LOADED[id(t)] = path
+            t.loaded_checkpoint = path
         return t
 
     def make_engine(temperature: float, max_new_tokens: int) -> Any:

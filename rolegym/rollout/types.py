@@ -9,7 +9,15 @@ from typing import Any, Protocol
 
 from rolegym.envs.episode import Message
 
-__all__ = ["Completion", "Engine", "Request", "by_policy", "group_seed", "sampling_seed"]
+__all__ = [
+    "Completion",
+    "Engine",
+    "Request",
+    "by_policy",
+    "group_seed",
+    "pack_batches",
+    "sampling_seed",
+]
 
 
 @dataclass(frozen=True)
@@ -98,3 +106,35 @@ def by_policy(requests: Sequence[Request]) -> dict[str, list[int]]:
     for i, r in enumerate(requests):
         groups.setdefault(r.policy_id, []).append(i)
     return groups
+
+
+def pack_batches(
+    lengths: Sequence[int], *, max_rows: int | None = None, max_tokens: int | None = None
+) -> list[range]:
+    """Consecutive runs of items within a row and a padded-token budget (greedy, in order).
+
+    A batch is padded to its longest item, so it holds ``len(batch) * longest`` tokens; an item
+    over ``max_tokens`` forms a batch of its own (nothing is refused). The HF engine packs
+    requests with it (length: prompt plus completion cap), the trainer its micro-batches.
+
+    Args:
+        lengths: Each item's tokens, in order.
+        max_rows: Most items per batch (``None`` or 0: no limit).
+        max_tokens: Most padded tokens per batch (``None``: no limit).
+
+    Returns:
+        Index ranges covering every item once, in order.
+    """
+    out: list[range] = []
+    start, longest = 0, 0
+    for k, length in enumerate(lengths):
+        size, wider = k - start, max(longest, length)
+        full = bool(max_rows) and size >= max_rows  # type: ignore[operator]
+        over = max_tokens is not None and (size + 1) * wider > max_tokens
+        if size and (full or over):
+            out.append(range(start, k))
+            start, wider = k, length
+        longest = wider
+    if start < len(lengths):
+        out.append(range(start, len(lengths)))
+    return out

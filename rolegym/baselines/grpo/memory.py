@@ -25,7 +25,15 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-__all__ = ["checkpointing", "head_logprobs", "micro_batches", "split_head"]
+from rolegym.rollout.types import pack_batches
+
+__all__ = [
+    "checkpointing",
+    "gradient_checkpointing_enable",
+    "head_logprobs",
+    "micro_batches",
+    "split_head",
+]
 
 #: Tokens per chunk of the language-model head (a ``[chunk, vocab]`` float32 tensor at a time).
 HEAD_CHUNK = 256
@@ -186,19 +194,6 @@ def micro_batches(
         max_rows: Most rows per micro-batch.
         max_tokens: Most padded tokens per micro-batch (``None``: no budget).
     """
-    out: list[list[int]] = []
-    current: list[int] = []
-    longest = 0
-    for i in indices:
-        widest = max(longest, lengths[i])
-        fits = len(current) < max_rows and (
-            max_tokens is None or (len(current) + 1) * widest <= max_tokens
-        )
-        if current and not fits:
-            out.append(current)
-            current, widest = [], lengths[i]
-        current.append(i)
-        longest = widest
-    if current:
-        out.append(current)
-    return out
+    indices = list(indices)
+    runs = pack_batches([lengths[i] for i in indices], max_rows=max_rows, max_tokens=max_tokens)
+    return [indices[r.start : r.stop] for r in runs]

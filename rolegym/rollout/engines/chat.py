@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from rolegym.envs.episode import Message
+from rolegym.rollout.types import Request
 
-__all__ = ["chat_prompt_ids", "with_sampling"]
+__all__ = ["chat_prompt_ids", "templated_prompts", "with_sampling"]
 
 E = TypeVar("E")
 
@@ -28,6 +29,20 @@ def chat_prompt_ids(
         enable_thinking=enable_thinking,
     )  # fmt: skip
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def templated_prompts(
+    requests: Sequence[Request], prompt_ids: Callable[[Request], list[int]]
+) -> list[list[int]]:
+    """``prompt_ids`` of every request; each distinct conversation is templated once."""
+    templated: dict[tuple[tuple[str, str], ...], list[int]] = {}
+    out = []
+    for r in requests:
+        key = tuple((m["role"], m["content"]) for m in r.messages)
+        if key not in templated:
+            templated[key] = prompt_ids(r)
+        out.append(templated[key])
+    return out
 
 
 def with_sampling(

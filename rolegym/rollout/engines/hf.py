@@ -29,8 +29,8 @@ from typing import Any
 
 import torch
 
-from rolegym.rollout.engines.chat import chat_prompt_ids, with_sampling
-from rolegym.rollout.types import Completion, Request, by_policy
+from rolegym.rollout.engines.chat import chat_prompt_ids, templated_prompts, with_sampling
+from rolegym.rollout.types import Completion, Request, by_policy, pack_batches
 
 __all__ = ["HFEngine"]
 
@@ -125,35 +125,13 @@ class HFEngine:
         Returns:
             The index ranges of the batches, covering every request once, in order.
         """
-        out: list[range] = []
-        start, longest = 0, 0
-        completion = max(self.max_new_tokens, 0)
-        for k, length in enumerate(prompt_lengths):
-            size = k - start
-            wider = max(longest, length)
-            full = self.batch_size is not None and 0 < self.batch_size <= size
-            over = (
-                self.max_batch_tokens is not None
-                and (size + 1) * (wider + completion) > self.max_batch_tokens
-            )
-            if size and (full or over):
-                out.append(range(start, k))
-                start, wider = k, length
-            longest = wider
-        if start < len(prompt_lengths):
-            out.append(range(start, len(prompt_lengths)))
-        return out
+        cap = max(self.max_new_tokens, 0)
+        return pack_batches([n + cap for n in prompt_lengths], max_rows=self.batch_size,
+                            max_tokens=self.max_batch_tokens)  # fmt: skip
 
     def _prompts(self, requests: Sequence[Request]) -> list[list[int]]:
         """The templated prompt ids of each request (a group's shared prompt templated once)."""
-        templated: dict[tuple[tuple[str, str], ...], list[int]] = {}
-        prompts = []
-        for r in requests:
-            key = tuple((m["role"], m["content"]) for m in r.messages)
-            if key not in templated:
-                templated[key] = self.prompt_ids(r)
-            prompts.append(templated[key])
-        return prompts
+        return templated_prompts(requests, self.prompt_ids)
 
     @torch.no_grad()
     def _sample(

@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rolegym.rollout.engines.chat import chat_prompt_ids, with_sampling
+from rolegym.rollout.engines.chat import chat_prompt_ids, templated_prompts, with_sampling
 from rolegym.rollout.types import Completion, Request, by_policy
 
 __all__ = ["VLLM_LORA_RANKS", "VLLMEngine", "import_vllm", "vllm_lora_rank"]
@@ -220,14 +220,10 @@ class VLLMEngine:
         out: list[Completion | None] = [None] * len(requests)
         for policy_id, indices in by_policy(requests).items():
             lora = self._lora(policy_id)
-            templated: dict[tuple[tuple[str, str], ...], list[int]] = {}
+            all_ids = templated_prompts([requests[i] for i in indices], self.prompt_ids)
             prompts: list[dict[str, list[int]]] = []
             params, sent = [], []
-            for i in indices:
-                key = tuple((m["role"], m["content"]) for m in requests[i].messages)
-                if key not in templated:
-                    templated[key] = self.prompt_ids(requests[i])
-                ids = templated[key]
+            for i, ids in zip(indices, all_ids, strict=True):
                 room = min(self.max_new_tokens, self.max_model_len - len(ids))
                 if room <= 0 or self.max_new_tokens <= 0:
                     if self.max_new_tokens > 0:
