@@ -157,3 +157,41 @@ def test_micro_batches_respect_rows_and_tokens() -> None:
         assert len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 60
     assert [7] in batches  # a row over the budget runs alone
     assert micro_batches(range(4), [1] * 4, max_rows=2, max_tokens=None) == [[0, 1], [2, 3]]
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+@pytest.mark.parametrize("bias", [False, True])
+def test_head_gradients_and_recompute(
+    frozen: bool, bias: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frozen head's backward runs no head matmul; a trainable one recomputes each chunk."""
+    from rolegym.baselines.grpo import memory
+
+    g = torch.Generator().manual_seed(0)
+    head = torch.nn.Linear(8, 50, bias=bias).double()
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(50, 8, generator=g, dtype=torch.float64))
+    head.requires_grad_(not frozen)
+    hidden = torch.randn(13, 8, generator=g, dtype=torch.float64, requires_grad=True)
+    targets = torch.randint(0, 50, (13,), generator=g)
+    weights = torch.randn(13, generator=g, dtype=torch.float64)
+    calls: list[int] = []
+    logits = memory._logits
+    monkeypatch.setattr(memory, "_logits", lambda *a: (calls.append(1), logits(*a))[1])
+    logp, entropy = memory.head_logprobs(
+        hidden, head, targets, temperature=0.7, with_entropy=True, chunk=4
+    )
+    forward_calls = len(calls)
+    params = [hidden, *(p for p in head.parameters() if p.requires_grad)]
+    got = torch.autograd.grad((logp * weights).sum(), params)
+    assert forward_calls == 4  # ceil(13 / 4) chunks
+    assert len(calls) - forward_calls == (0 if frozen else 4)
+    z = head(hidden) / 0.7
+    want_logp = torch.log_softmax(z, -1).gather(-1, targets[:, None]).squeeze(-1)
+    want_entropy = -(torch.softmax(z, -1) * torch.log_softmax(z, -1)).sum(-1)
+    want = torch.autograd.grad((want_logp * weights).sum(), params)
+    torch.testing.assert_close(logp, want_logp, rtol=1e-12, atol=1e-12)
+    assert entropy is not None
+    torch.testing.assert_close(entropy, want_entropy.detach(), rtol=1e-12, atol=1e-12)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

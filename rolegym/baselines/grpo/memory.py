@@ -2,7 +2,9 @@
 
 - :func:`head_logprobs`: the language-model head applied only at completion positions, in
   chunks of tokens, by a custom autograd function that keeps no ``[tokens, vocab]`` tensor
-  between its forward and backward passes (the backward recomputes each chunk's logits). With
+  between its forward and backward passes (with a frozen head the forward pass keeps the
+  ``[tokens, hidden]`` expected head row instead; a trainable head's backward recomputes each
+  chunk's logits). With
   Qwen3's 151,936-token vocabulary one 5,120-token completion's logits are 3.1 GB in float32;
   here a chunk of 256 tokens is 156 MB, whatever the length.
 - :func:`checkpointing`: the model's gradient checkpointing (transformers'
@@ -40,7 +42,15 @@ HEAD_CHUNK = 256
 
 
 class _HeadLogProbs(torch.autograd.Function):
-    """Log-probabilities (and entropies) of target tokens under ``softmax(h W^T + b) / T``."""
+    """Log-probabilities (and entropies) of target tokens under ``softmax(h W^T + b) / T``.
+
+    When only the hidden states need a gradient (the head is frozen, as under LoRA or with
+    embeddings tied to a frozen head), ``d logp_t / d h_t = (W[target_t] - E_p[W]) / T`` needs
+    nothing of the chunk's logits but ``E_p[W] = p_t W``, an ``[N, H]`` tensor computed in the
+    forward pass from the softmax it already has: the backward pass then runs no head matmul
+    (two per chunk in all instead of three). A trainable head or bias needs the softmax weighted
+    by the incoming gradient, so then the backward pass recomputes each chunk's logits.
+    """
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -54,25 +64,44 @@ class _HeadLogProbs(torch.autograd.Function):
         with_entropy: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         out_dtype = torch.promote_types(weight.dtype, torch.float32)  # bf16 -> fp32
+        need_h, need_w, need_b = ctx.needs_input_grad[:3]
+        expect = need_h and not need_w and not (need_b and bias is not None)
         n = hidden.shape[0]
         logp = hidden.new_empty(n, dtype=out_dtype)
         lse = hidden.new_empty(n, dtype=out_dtype)
         entropy = hidden.new_empty(n if with_entropy else 0, dtype=out_dtype)
+        mean_w = hidden.new_empty((n, weight.shape[1]) if expect else (0,), dtype=out_dtype)
         for s in range(0, n, chunk):
             z = _logits(hidden[s : s + chunk], weight, bias, temperature, out_dtype)
             lse[s : s + chunk] = torch.logsumexp(z, dim=-1)
             picked = z.gather(-1, targets[s : s + chunk, None]).squeeze(-1)
             logp[s : s + chunk] = picked - lse[s : s + chunk]
-            if with_entropy:  # -sum p log p = lse - sum p z
-                p = torch.exp(z - lse[s : s + chunk, None])
-                entropy[s : s + chunk] = lse[s : s + chunk] - (p * z).sum(-1)
-        ctx.save_for_backward(hidden, weight, bias, targets, lse)
-        ctx.temperature, ctx.chunk = temperature, chunk
+            if not (with_entropy or expect):
+                continue
+            log_p = z.sub_(lse[s : s + chunk, None])  # in place: z is not needed again
+            p = log_p.exp()
+            if with_entropy:  # -sum p log p
+                entropy[s : s + chunk] = -torch.linalg.vecdot(p, log_p)
+            if expect:
+                mean_w[s : s + chunk] = (p.to(weight.dtype) @ weight).to(out_dtype)
+        if expect:
+            ctx.save_for_backward(weight, targets, mean_w)
+        else:
+            ctx.save_for_backward(hidden, weight, bias, targets, lse)
+        ctx.temperature, ctx.chunk, ctx.expect = temperature, chunk, expect
+        ctx.hidden_dtype = hidden.dtype
         ctx.mark_non_differentiable(entropy)
         return logp, entropy
 
     @staticmethod
     def backward(ctx: Any, grad_logp: torch.Tensor, _grad_entropy: Any) -> tuple[Any, ...]:  # type: ignore[override]
+        if ctx.expect:
+            weight, targets, mean_w = ctx.saved_tensors
+            g = grad_logp.to(mean_w.dtype)
+            if ctx.temperature > 0:
+                g = g / ctx.temperature
+            grad_h = (weight[targets].to(mean_w.dtype) - mean_w).mul_(g[:, None])
+            return grad_h.to(ctx.hidden_dtype), None, None, None, None, None, None
         hidden, weight, bias, targets, lse = ctx.saved_tensors
         need_h, need_w, need_b = ctx.needs_input_grad[:3]
         grad_h = torch.zeros_like(hidden) if need_h else None
