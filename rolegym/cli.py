@@ -1,7 +1,13 @@
 """The ``rolegym`` command.
 
-``rolegym list`` shows the registry; ``rolegym play ID`` steps through one episode in the
-terminal, with you typing some roles' outputs and scripted policies answering the others.
+- ``rolegym list``: the registered environments.
+- ``rolegym play ID``: one episode in the terminal, you typing some roles' outputs and scripted
+  policies answering the others.
+- ``rolegym tasks``: the task sources, their cards and an example.
+- ``rolegym train``: Shared- or Isolated-Policy GRPO (flags from ``GRPOConfig``).
+- ``rolegym eval``: a model, run, checkpoint or endpoint on the fixed evaluation protocol.
+- ``rolegym leaderboard`` and ``rolegym report``: tables and plots from evaluations and runs.
+- ``rolegym demo``: the whole pipeline on a micro model on a CPU.
 
 The command line is built with Typer (type-hinted commands on top of Click) and rendered with
 Rich (tables and panels), rather than hand-rolled argument parsing and ANSI codes.
@@ -212,7 +218,10 @@ def tasks(
     fam = family or ("code" if dataset in ("humaneval", "deepcoder", "mbpp", "livecodebench")
                      else "math")  # fmt: skip
     try:
-        source = load_tasks(fam, dataset, split)  # type: ignore[arg-type]
+        from rolegym.verifiers import reference_runner
+
+        runner = reference_runner() if fam == "code" else None
+        source = load_tasks(fam, dataset, split, runner=runner)  # type: ignore[arg-type]
     except (RuntimeError, ValueError, ModuleNotFoundError) as e:
         console.print(f"[red]error:[/] {_safe(str(e))}")
         raise typer.Exit(2) from None
