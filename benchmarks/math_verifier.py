@@ -11,12 +11,20 @@ defaults, prediction with LaTeX extraction, boxed first), one call after another
 thread with its own signal timeouts. rolegym runs with one worker process ("single") and
 with a pool of two.
 
-Also measured: accuracy of both on the golden corpus of ``tests/verifiers/math_corpus.py``
-and on the stream (whose labels are known by construction), and the worst-case latency of
-each on hostile inputs (power towers, giant factorials, a slow symbolic comparison).
+Also measured, for both:
 
-Goal (issue 3): at least 3x math-verify's throughput with equal or better accuracy on the
-corpus, and a worst-case latency on hostile inputs bounded by the deadline.
+- **accuracy on labels someone else wrote**: Math-Verify's own labelled test cases
+  (``benchmarks/data/math_verify_suite.jsonl``, converted from its repository's ``tests/``;
+  see ``benchmarks/data/README.md``), the cases whose answer is boxed or is a bare answer;
+- **agreement with rolegym's own policy**: the golden regression corpus of
+  ``tests/verifiers/math_corpus.py``, whose labels are rolegym's documented policy (so
+  rolegym agrees with it by construction; this is not an accuracy);
+- agreement with the stream's labels (written by this script, by construction), and the
+  worst-case latency of each on hostile inputs (power towers, giant factorials, a slow
+  symbolic comparison).
+
+Goal (issue 3): at least 3x math-verify's throughput with accuracy equal or better on the
+external labels, and a worst-case latency on hostile inputs bounded by the deadline.
 
 Run: ``python benchmarks/math_verifier.py`` (options: ``--help``).
 """
@@ -36,7 +44,13 @@ import tyro
 
 from rolegym.tasks import Task
 from rolegym.verifiers.math import MathVerifier, clear_cache, shutdown
-from rolegym.verifiers.math_peer import trl_style_grader
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the peer lives in tests/
+from tests.verifiers.math_corpus import CORPUS
+from tests.verifiers.math_peer import trl_style_grader
+
+SUITE = Path(__file__).parent / "data" / "math_verify_suite.jsonl"
+SCORED_SCOPES = ("answer", "boxed")
 
 
 # ---------------------------------------------------------------------------- config
@@ -194,10 +208,8 @@ def run_peer(stream) -> dict:
     }
 
 
-def corpus_accuracy() -> dict:
-    sys.path.insert(0, str(Path(__file__).parents[1]))
-    from tests.verifiers.math_corpus import CORPUS
-
+def corpus_agreement() -> dict:
+    """Agreement of both with the golden corpus, whose labels are rolegym's own policy."""
     items = [
         (Task(id=f"c{i}", prompt="p", answer=ref), resp)
         for i, (_, resp, ref, _) in enumerate(CORPUS)
@@ -208,9 +220,45 @@ def corpus_accuracy() -> dict:
     labels = [exp for *_, exp in CORPUS]
     shutdown()
     return {
+        "labels": "rolegym's own documented policy (tests/verifiers/math_corpus.py)",
         "cases": len(CORPUS),
         "rolegym": sum(a == b for a, b in zip(ours, labels, strict=True)) / len(CORPUS),
         "math_verify": sum(a == b for a, b in zip(theirs, labels, strict=True)) / len(CORPUS),
+    }
+
+
+def load_suite(path: Path = SUITE) -> tuple[dict, list[dict]]:
+    """The external suite's provenance record and its cases (see ``benchmarks/data``)."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return lines[0]["_meta"], lines[1:]
+
+
+def external_accuracy(path: Path = SUITE) -> dict:
+    """Accuracy of both on Math-Verify's own labelled cases (labels rolegym did not write)."""
+    meta, cases = load_suite(path)
+    scored = [c for c in cases if c["scope"] in SCORED_SCOPES]
+    items = [(Task(id=c["id"], prompt="p", answer=c["reference"]), c["response"]) for c in scored]
+    ours = [v.correct for v in MathVerifier(cache=False).verify_many(items)]
+    shutdown()
+    grade = _math_verify()
+    theirs = [grade(c["reference"], c["response"]) for c in scored]
+    labels = [c["expected"] for c in scored]
+
+    def wrong(verdicts: list[bool]) -> list[str]:
+        return [c["id"] for c, v, y in zip(scored, verdicts, labels, strict=True) if v != y]
+
+    excluded: dict[str, int] = {}
+    for c in cases:
+        if c["scope"] not in SCORED_SCOPES:
+            excluded[c["scope"]] = excluded.get(c["scope"], 0) + 1
+    return {
+        "labels": f"Math-Verify's own test-suite, {meta['source']} at {meta['commit'][:12]}",
+        "cases": len(scored),
+        "excluded": dict(sorted(excluded.items())),
+        "rolegym": sum(a == b for a, b in zip(ours, labels, strict=True)) / len(scored),
+        "math_verify": sum(a == b for a, b in zip(theirs, labels, strict=True)) / len(scored),
+        "rolegym_wrong": wrong(ours),
+        "math_verify_wrong": wrong(theirs),
     }
 
 
@@ -249,14 +297,20 @@ def main(cfg: Config) -> dict:
         "math_verify": peer,
         "rolegym_single": {**single, "ratio_to_peer": single["per_s"] / peer["per_s"]},
         "rolegym_pool": {**pool, "ratio_to_peer": pool["per_s"] / peer["per_s"]},
-        "corpus_accuracy": corpus_accuracy(),
+        "external_accuracy": external_accuracy(),
+        "corpus_agreement": corpus_agreement(),
         "hostile_latency": hostile_latency(cfg) if cfg.hostile else None,
     }
     print(f"math-verify      {peer['per_s']:9.0f} verifications/s")
     for name, run in (("1 worker", single), (f"{cfg.pool_workers} workers", pool)):
         print(f"rolegym, {name} {run['per_s']:8.0f} /s ({run['per_s'] / peer['per_s']:.1f}x)")
-    acc = result["corpus_accuracy"]
-    print(f"corpus accuracy: rolegym {acc['rolegym']:.3f}, math-verify {acc['math_verify']:.3f}")
+    ext, agr = result["external_accuracy"], result["corpus_agreement"]
+    print(
+        f"accuracy on Math-Verify's labelled suite ({ext['cases']} cases): "
+        f"rolegym {ext['rolegym']:.3f}, math-verify {ext['math_verify']:.3f}"
+    )
+    print(f"agreement with rolegym's own corpus ({agr['cases']} cases): "
+          f"rolegym {agr['rolegym']:.3f}, math-verify {agr['math_verify']:.3f}")  # fmt: skip
     lat = result["hostile_latency"]
     if lat:
         peer_worst = lat["math_verify_worst_s"]

@@ -16,13 +16,25 @@ documented policy:
   Two numbers whose values are exactly representable as decimals are compared exactly
   (``3.0000001`` is not ``3``). A decimal against a fraction without a finite decimal
   expansion (``0.333333`` against ``\frac13``) goes to math-verify, which rounds to 6 places.
+- **Commas.** A comma followed by a space separates list items: ``2, 500`` is two numbers,
+  never 2500, so a bare list of numbers against a single number is wrong. Without a space,
+  groups of three digits after a first group of one to three digits not starting with ``0``
+  are a thousands separator (``2,500``, ``1,000,000``; also ``2{,}500`` and ``2,\! 500``,
+  as LaTeX typesets them); any other single comma between digits (a leading ``0,`` group or
+  a group that is not three digits: ``0,111``, ``0,5``, ``1000,99``) is a decimal comma
+  when the other side is a single number. Two such forms against each other (``2,3`` and
+  ``3,2``, perhaps lists of roots) go to math-verify. Inside brackets, spaces after commas
+  do not matter (``(1, 2)`` is ``(1,2)``).
 - **Multiple choice.** A reference that is a single capital letter A-J is a choice label; the
   answer must be one letter (``C``, ``(C)``, ``\text{(C)}``, ``c``), so letter spam
   (``A,B,C,D``) is wrong.
 - **Equation for a value.** When the reference has no ``=`` and the answer does, the answer
   counts only if it is one top-level equation whose left side is a variable name (``x = 2``
-  for ``2``); its right side is then compared. ``9 = 2``, ``x = 9 = 2`` and ``\{9 = 2\}`` for
-  ``2`` are wrong (math-verify accepts them: false positives).
+  for ``2``) or a parenthesised tuple of distinct variable names whose right side is a
+  tuple of as many items or a list of tuples (``(x, y) = (5, 8)`` for ``(5, 8)``); its
+  right side is then compared. ``9 = 2``, ``x = 9 = 2``, ``\{9 = 2\}`` for ``2`` and
+  ``(1, 2) = (5, 8)`` for ``(5, 8)`` are wrong (math-verify accepts the first three: false
+  positives).
 - **Scripts.** Superscript digits are exponents (``2⁵`` is ``2^{5}``), subscripts are
   subscripts; other scripts' decimal digits are digits.
 """
@@ -45,15 +57,24 @@ _INT = r"\d+"
 _FRAC = re.compile(r"^\\frac\{(-?\d+)\}\{(-?\d+)\}$|^\\frac(\d)(\d)$")
 _SLASH = re.compile(r"^(-?\d+)/(-?\d+)$")
 _DECIMAL = re.compile(r"^(\d+\.?\d*|\.\d+)$")
-_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^(\d+),(\d+)$")  # one comma, not thousands: checked after them
+_NUMBER_LIST = re.compile(r"^[-+]?[\d.]+(?:, ?[-+]?[\d.]+)+$")  # a bare list when it has ", "
+_LIST_COMMA = re.compile(r"(?<=\d),\s+(?=[-+]?\d)")  # not ",\! 111": a typeset thousands group
+_KEPT_SPACE = "\x00"  # a placeholder: strip_invisible has removed every NUL
 _LETTER = re.compile(r"^\(?([A-Ja-j])\)?\.?$")
 _NAME = re.compile(r"^(?:[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?|\\[A-Za-z]+|[A-Za-z]\([A-Za-z]\))$")
 _MAX_NUMBER_CHARS = 200
 
 
 def strip_invisible(text: str) -> str:
-    """Drop control and format characters (NUL, zero-width spaces, bidi overrides)."""
-    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs"))
+    r"""Drop control and format characters (NUL, zero-width spaces, bidi overrides).
+
+    Tabs and line breaks are whitespace, not invisible: ``2,\n500`` keeps its separator.
+    """
+    return "".join(
+        c for c in text if c in "\t\n\r" or unicodedata.category(c) not in ("Cc", "Cf", "Cs")
+    )
 
 
 _SUPER = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-")
@@ -89,14 +110,37 @@ def canonical(answer: str) -> str:
     s = _ascii_digits(unicodedata.normalize("NFKC", _scripts(strip_invisible(answer))))
     s = s.replace("\\$", "").replace("$", "")  # currency signs, then math delimiters
     s = s.replace("\\varnothing", "\\emptyset").replace("\\%", "%")
+    s = _mark_list_commas(s)  # before spacing commands go: "11,\\! 111" is one number
     s = _STRIP.sub("", s)
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     s = _WRAPPER.sub(r"\1", s)
     s = _DEGREES.sub("", s)
-    s = "".join(s.split()).rstrip(".")
+    s = "".join(s.split()).rstrip(".").replace(_KEPT_SPACE, " ")
     while s.startswith("{") and s.endswith("}") and _balanced(s[1:-1]):
         s = s[1:-1]
     return s
+
+
+def _mark_list_commas(s: str) -> str:
+    r"""Keep the space of each comma-space between numbers outside brackets (``2, 500``).
+
+    Removing it would turn a list of two numbers into a thousands-separated one. Inside
+    parentheses, square brackets and ``\{...\}`` a comma never is a thousands separator,
+    so spaces there are dropped as everywhere else; plain TeX braces do not count as brackets.
+    """
+    parts: list[str] = []
+    depth = pos = 0
+    for m in _LIST_COMMA.finditer(s):
+        depth += _bracket_depth(s[pos : m.start()])
+        parts += [s[pos : m.start()], "," + _KEPT_SPACE if depth <= 0 else ","]
+        pos = m.end()
+    return "".join(parts) + s[pos:]
+
+
+def _bracket_depth(s: str) -> int:
+    r"""Net count of opening brackets in ``s``: ``(``, ``[``, ``\{`` up; their closers down."""
+    s = s.replace("\\{", "(").replace("\\}", ")")
+    return sum(c in "([" for c in s) - sum(c in ")]" for c in s)
 
 
 def _balanced(s: str) -> bool:
@@ -114,8 +158,9 @@ class Number:
     """An exact number read from an answer."""
 
     value: Fraction
-    decimal: bool  # written with a decimal point
+    decimal: bool  # written with a decimal point (or a decimal comma)
     percent: bool  # written with a trailing percent sign
+    comma: bool = False  # written with a decimal comma, which might also be a list (``2,3``)
 
     def readings(self) -> set[Fraction]:
         """The values it may stand for (a percentage stands for ``x`` and ``x/100``)."""
@@ -134,10 +179,14 @@ def read_number(text: str) -> Number | None:
         sign, s = -1, s[1:]
     elif s.startswith("+"):
         s = s[1:]
+    s = s.replace("{,}", ",")  # LaTeX's thousands separator: 14{,}916
+    comma = False
     if _THOUSANDS.match(s):
         s = s.replace(",", "")
+    elif m := _DECIMAL_COMMA.match(s):
+        s, comma = f"{m.group(1)}.{m.group(2)}", True
     if _DECIMAL.match(s):
-        return Number(sign * Fraction(s), "." in s, percent)
+        return Number(sign * Fraction(s), "." in s, percent, comma)
     m = _SLASH.match(s) or _FRAC.match(s)
     if m:
         num, den = (g for g in m.groups() if g is not None)
@@ -153,6 +202,57 @@ def _terminating(q: Fraction) -> bool:
         while d % p == 0:
             d //= p
     return d == 1
+
+
+def _number_list(text: str) -> bool:
+    """Whether a canonical answer is a bare list of numbers with a comma-space (``2, 500``)."""
+    return ", " in text and bool(_NUMBER_LIST.match(text))
+
+
+def _same_list(ref: str, ans: str) -> bool:
+    """The same list with and without spaces after commas (``1, 2, 3`` and ``1,2,3``).
+
+    Not when, without the spaces, it reads as one number: ``2, 500`` is not ``2,500``.
+    """
+    if ", " not in ref + ans:
+        return False
+    tight = ref.replace(", ", ",")
+    return tight == ans.replace(", ", ",") and read_number(tight) is None
+
+
+def _tuple_items(text: str) -> list[str] | None:
+    """The top-level items of a parenthesised tuple ``(a,b,...)``, or ``None`` if it is not one."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return None
+    items, depth, start = [], 0, 1
+    for i, c in enumerate(text):
+        if c in "{([":
+            depth += 1
+        elif c in "})]":
+            depth -= 1
+            if depth == 0 and i < len(text) - 1:
+                return None  # the first parenthesis closes before the end: "(a)+(b)"
+        elif c == "," and depth == 1:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:-1])
+    return items
+
+
+def _names_a_value(lhs: str, rhs: str) -> bool:
+    """Whether ``lhs = rhs`` gives a value: a variable, or a tuple of distinct ones to tuples.
+
+    A tuple of names takes one tuple of as many items (``(x,y)=(5,8)``) or a list of tuples
+    (``(x,y)=(5,8),(8,5)``); anything without a parenthesis on the right is refused.
+    """
+    if _NAME.match(lhs):
+        return True
+    names, values = _tuple_items(lhs), _tuple_items(rhs)
+    if names is None or len(names) < 2 or len(set(names)) != len(names):
+        return False
+    if not all(_NAME.match(name) for name in names):
+        return False
+    return len(values) == len(names) if values is not None else rhs.startswith("(")
 
 
 def _top_level_equals(text: str) -> int:
@@ -188,7 +288,7 @@ def decide(reference: str, answer: str) -> Exact:
     """Apply the exact tier's rules to ``answer`` against ``reference``."""
     ref, ans = canonical(reference), canonical(answer)
     detail = {"parsed": ans, "reference": ref}
-    if ref == ans:
+    if ref == ans or _same_list(ref, ans):
         return Exact(True, "string", answer, detail)
     if len(ref) == 1 and "A" <= ref <= "J":
         m = _LETTER.match(ans)
@@ -199,7 +299,7 @@ def decide(reference: str, answer: str) -> Exact:
         return Exact(False, "equation", answer, detail)  # '\\{9=2\\}', 'x=9=2': not a value
     if eq >= 0 and _top_level_equals(ref) < 0:
         lhs, rhs = ans[:eq], ans[eq + 1 :]
-        if not _NAME.match(lhs):
+        if not _names_a_value(lhs, rhs):
             return Exact(False, "equation", answer, detail)
         raw_eq = _top_level_equals(engine_answer)
         engine_answer = engine_answer[raw_eq + 1 :] if raw_eq >= 0 else rhs
@@ -208,7 +308,10 @@ def decide(reference: str, answer: str) -> Exact:
         if ans == ref:
             return Exact(True, "equation", engine_answer, detail)
     n_ref, n_ans = read_number(ref), read_number(ans)
-    if n_ref is None or n_ans is None:
+    for number, other in ((n_ref, ans), (n_ans, ref)):
+        if number is not None and not number.comma and _number_list(other):
+            return Exact(False, "number", engine_answer, detail)  # a list is not a number
+    if n_ref is None or n_ans is None or (n_ref.comma and n_ans.comma):
         return Exact(None, "engine", engine_answer, detail)
     detail = {"parsed": str(n_ans.value), "reference": str(n_ref.value)}
     if n_ref.readings() & n_ans.readings():

@@ -41,6 +41,8 @@ CORPUS: list[tuple[str, str, str, bool]] = [
     ("integer", B("\\textbf{18}"), "18", True),
     ("integer", B("18 \\text{ apples}"), "18", True),
     ("integer", B("999999"), "1000000", False),
+    ("integer", B("2, 500"), "2500", False),  # a comma and a space separate two numbers
+    ("integer", B("1, 000, 000"), "1000000", False),
     # --- fractions and decimals (item 6)
     ("fraction", B("\\frac{1}{2}"), "0.5", True),
     ("fraction", B("0.5"), "\\frac{1}{2}", True),
@@ -66,6 +68,8 @@ CORPUS: list[tuple[str, str, str, bool]] = [
     ("fraction", B("\\frac{10}{4}"), "2.5", True),
     ("fraction", B("2.50"), "\\frac{5}{2}", True),
     ("fraction", B("\\frac{1}{3}"), "0.3333333333", True),
+    ("fraction", B("0.111"), "0,111", True),  # a leading 0, group: a decimal comma
+    ("fraction", B("111"), "0,111", False),
     # --- percentages (item 7): x% stands for x and x/100
     ("percent", B("50\\%"), "0.5", True),
     ("percent", B("50\\%"), "50", True),
@@ -179,6 +183,9 @@ CORPUS: list[tuple[str, str, str, bool]] = [
     ("equation", B("a_1=5"), "5", True),
     ("equation", B("f(x)=x^2"), "x^2", True),
     ("equation", B("x+1=3"), "2", False),
+    ("equation", B("(x, y) = (5, 8)"), "(5, 8)", True),
+    ("equation", B("(a,b,c)=(1,2,3)"), "(1,2,3)", True),
+    ("equation", B("(1, 2) = (5, 8)"), "(5, 8)", False),
     # --- units, degrees, text (item 11)
     ("units", B("10\\text{ cm}"), "10", True),
     ("units", B("10 \\text{cm}"), "10", True),

@@ -23,6 +23,23 @@ DEADLINE = 1.0
 SLOW = "\\boxed{(x+y+z)^{60}}"  # passes every limit; math-verify needs many seconds on it
 
 
+def _late_bound(verifier: MathVerifier) -> float:
+    """The latest a deadline-bound verdict may arrive, from a baseline measured now.
+
+    The baseline is the slowest of five round trips of a cheap math-verify call under the
+    machine's current load; the parent may be that much late to notice the deadline and kill
+    the worker, so the bound is the deadline plus a second plus twenty baselines (on an idle
+    machine about ``DEADLINE + 1.2`` s, far below the ~40 s ``SLOW`` runs unbounded).
+    """
+    task = Task(id="baseline", prompt="p", answer="2\\sqrt{2}")
+    times = []
+    for _ in range(5):
+        start = time.monotonic()
+        assert verifier.verify(task, "\\boxed{\\sqrt{8}}").correct
+        times.append(time.monotonic() - start)
+    return DEADLINE + 1.0 + 20 * max(times)
+
+
 def _hostile(marker: Path) -> list[tuple[str, str, bool]]:
     """(response, reference, expected) for items 1-4 of the survey's list."""
     inject = f"__import__('os').system('touch {marker}')"
@@ -82,12 +99,15 @@ def verifier():
 
 def test_hostile_inputs_on_time_and_harmless(verifier: MathVerifier, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
+    bound = _late_bound(verifier)
     for response, reference, expected in _hostile(marker):
         start = time.monotonic()
         verdict = verifier.verify(Task(id="h", prompt="p", answer=reference), response)
         took = time.monotonic() - start
-        assert took < DEADLINE + 0.5, (response[:60], took)
+        assert took < bound, (response[:60], took, bound)
         assert verdict.correct is expected, (response[:60], verdict)
+        if response == SLOW:
+            assert verdict.status == "timeout"  # the deadline fired; the work did not finish
         time.sleep(0.01)
     assert not marker.exists()
     shutdown()
@@ -96,10 +116,12 @@ def test_hostile_inputs_on_time_and_harmless(verifier: MathVerifier, tmp_path: P
 
 def test_a_stuck_call_times_out_and_the_pool_recovers(verifier: MathVerifier) -> None:
     task = Task(id="s", prompt="p", answer="(x+y+z)^{61}")
+    bound = _late_bound(verifier)
     start = time.monotonic()
     verdict = verifier.verify(task, SLOW)
-    assert verdict.status == "timeout" and not verdict.correct
-    assert time.monotonic() - start < DEADLINE + 0.5
+    took = time.monotonic() - start
+    assert verdict.status == "timeout" and not verdict.correct  # the deadline fired
+    assert took < bound, (took, bound)
     again = verifier.verify(Task(id="s2", prompt="p", answer="2\\sqrt{2}"), "\\boxed{\\sqrt{8}}")
     assert again.correct and again.detail["tier"] == "math-verify"
 
@@ -111,6 +133,7 @@ def test_unparseable_reference_is_never_a_pass(verifier: MathVerifier) -> None:
 
 def test_deadlines_hold_from_threads(verifier: MathVerifier) -> None:
     task = Task(id="s", prompt="p", answer="(x+y+z)^{61}")
+    bound = _late_bound(verifier)
 
     def one(k: int) -> float:
         start = time.monotonic()
@@ -119,7 +142,7 @@ def test_deadlines_hold_from_threads(verifier: MathVerifier) -> None:
 
     with ThreadPoolExecutor(2) as pool:
         took = list(pool.map(one, range(2)))
-    assert max(took) < DEADLINE + 0.5, took
+    assert max(took) < bound, (took, bound)
 
 
 def _items() -> list[tuple[Task, str]]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
 
 import pytest
 
 from rolegym.tasks import Task
 from rolegym.verifiers import MathVerifier
-from rolegym.verifiers.math_peer import trl_style_grader
 from tests.verifiers.math_corpus import CORPUS
+from tests.verifiers.math_peer import trl_style_grader
 
 # Cases where rolegym deliberately disagrees with math-verify (run as TRL's accuracy reward
 # runs it), keyed by (response tail, reference), with the reason. The corpus case itself tests
@@ -99,3 +100,8 @@ def test_differential_against_math_verify() -> None:
 @pytest.mark.parametrize("key", sorted(DEVIATIONS))
 def test_each_deviation_is_in_the_corpus(key: tuple[str, str]) -> None:
     assert any(resp.endswith(key[0]) and ref == key[1] for _, resp, ref, _ in CORPUS)
+
+
+def test_the_peer_grader_is_test_code_not_package_code() -> None:
+    assert importlib.util.find_spec("rolegym.verifiers.math_peer") is None
+    assert callable(trl_style_grader)

@@ -1,7 +1,8 @@
-"""math-verify used the way TRL's accuracy reward uses it: the reference for comparisons.
+"""math-verify used the way TRL's accuracy reward uses it: the peer for comparisons.
 
-The golden-corpus differential test and ``benchmarks/math_verifier.py`` both measure rolegym
-against this grader: the gold answer parsed with math-verify's defaults, the prediction with
+Test and benchmark code only (not part of the ``rolegym`` package). The golden-corpus
+differential test and ``benchmarks/math_verifier.py`` both measure rolegym against this
+grader: the gold answer parsed with math-verify's defaults, the prediction with
 LaTeX extraction only (boxed first, no unanchored matches), then ``verify`` with its own
 signal-based timeouts (so call it from the main thread).
 """
