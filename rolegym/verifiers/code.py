@@ -16,7 +16,11 @@ Two test protocols:
 - ``call``: the runner calls the task's ``fn_name`` with each test's arguments and returns
   each result as JSON of exact builtin types only (``int``, ``float``, ``str``, ``bool``,
   ``None``, ``list``/``tuple``, ``dict`` with string keys); anything else, an always-equal
-  object or an ``int`` subclass included, is a runtime error. Results are compared here.
+  object or an ``int`` subclass included, is a runtime error. Results are compared here. A
+  result is only what the function returned: the calls are served by a process that none of
+  the program's threads, exit handlers or helper processes live in, over a connection only it
+  holds, each reply tied to its call by a fresh nonce (see
+  :mod:`rolegym.verifiers.runner`); records that other code writes are refused.
 - ``assert`` (a labelled fallback for assertion-style tests that cannot be converted, such as
   HumanEval problems whose checks draw random inputs): the test's ``output`` (a prelude, such
   as helpers the prompt defines), the program and the test's ``input`` run in that order in the
@@ -46,7 +50,9 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any
 
-from rolegym.tasks.base import Task, TestCase
+# CALL_FAILED marks a call whose result could not be obtained (CodeVerifier.call_outputs); it
+# is defined with the CallRunner protocol that call_outputs implements, below the verifiers.
+from rolegym.tasks.base import CALL_FAILED, Task, TestCase
 from rolegym.verifiers import sandbox
 from rolegym.verifiers.base import Verdict, Verifier
 from rolegym.verifiers.extract import after_thinking, last_code_block
@@ -66,9 +72,6 @@ _STATUS = {
     "sandbox_error": "SANDBOX_ERROR",
 }
 
-
-#: Marks a call whose result could not be obtained (see :meth:`CodeVerifier.call_outputs`).
-CALL_FAILED = object()
 
 _POOLS: PoolRegistry[ZygotePool] = PoolRegistry(ZygotePool)
 _CACHE: LRUCache[Verdict] = LRUCache(16_384)

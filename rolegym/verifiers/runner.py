@@ -6,17 +6,24 @@ It is copied next to the untrusted ``solution.py`` and reads a JSON spec on stan
   forks a child that feeds the input on fd 0 and runs the (once compiled) program, and it
   relays the child's standard output;
 - ``{"mode": "call", "fn": name, "calls": [[args...], ...], "timeout": s}``: one forked child
-  runs the program, then calls ``fn`` on each argument list and writes each result as JSON of
-  exact builtin types.
+  (the loader) runs the program; then a process that none of the program's threads, exit
+  handlers or helper processes live in (the loader itself when no thread of the program is
+  left, else a fork of its main thread) takes the calls one at a time over a connection
+  only it holds and replies with each returned value, marshalled (exact builtin types only).
 
-It writes one JSON line per test to its own standard output, which only the runner holds:
-the children's fd 1 is a private pipe. Forking an already started interpreter per test is
-the warm start: one sandbox and one interpreter start per program, not per test. Expected
-outputs never reach the sandbox; the parent compares.
+It writes one JSON line per test to its own standard output, which only the runner holds
+and no program code runs in: a stdio child's fd 1 is a private pipe, and a call's record is
+made here from that process's reply, which must carry that call's fresh nonce (so nothing
+written before the call started, or for another call, is taken) and is decoded with marshal
+(which never runs code) into plain builtin data. Forking an already started interpreter per
+test is the warm start: one sandbox and one interpreter start per program, not per test.
+Expected outputs never reach the sandbox; the parent compares.
 """
 
+import _socket
 import io
 import json
+import marshal
 import os
 import select
 import signal
@@ -39,51 +46,48 @@ def _kill_group(pid):
         pass
 
 
-def _plain(x, depth=0):
+def _plain(x, budget, depth=0):
+    """``x`` as JSON-ready data of exact builtin types, or ``TypeError``.
+
+    ``budget`` (a one-item list) caps the values visited, so that shared sub-lists cannot
+    make the walk exponential.
+    """
     exact = (int, float, str, bool, type(None))
-    if depth > 100:
-        raise TypeError("too deep")
+    budget[0] -= 1
+    if depth > 100 or budget[0] < 0:
+        raise TypeError("too deep or too large")
     t = type(x)
     if t in exact:
         return x
     if t in (list, tuple):
-        return [_plain(v, depth + 1) for v in x]
+        return [_plain(v, budget, depth + 1) for v in x]
     if t is dict and all(type(k) is str for k in x):
-        return {k: _plain(v, depth + 1) for k, v in x.items()}
+        return {k: _plain(v, budget, depth + 1) for k, v in x.items()}
     raise TypeError("not a plain builtin value: " + t.__name__)
 
 
-def _child(code, stdin_path, result_fd, calls, fn):
-    """Run the program in this forked child; never returns."""
+def _isolate(stdin_path, out_fd):
+    """In a forked child: keep only ``out_fd`` (as fd 1), a new process group, quiet stdio."""
+    keep = 1 << 16 if out_fd is None else out_fd
+    os.closerange(3, keep)  # in particular the runner's result channel
+    os.closerange(keep + 1, 1 << 16)
+    os.setpgid(0, 0)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    fd = os.open(stdin_path or os.devnull, os.O_RDONLY)
+    os.dup2(fd, 0)
+    os.dup2(devnull if out_fd is None else out_fd, 1)
+    os.dup2(devnull, 2)
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8")
+
+
+def _child(code, stdin_path, out_fd):
+    """Run the program in this forked child, its fd 1 being ``out_fd``; never returns."""
     status = 0
     try:
-        os.closerange(3, result_fd)  # in particular the runner's result channel
-        os.closerange(result_fd + 1, 1 << 16)
-        os.setpgid(0, 0)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        fd = os.open(stdin_path, os.O_RDONLY) if stdin_path else os.open(os.devnull, os.O_RDONLY)
-        os.dup2(fd, 0)
-        os.dup2(result_fd if calls is None else devnull, 1)
-        os.dup2(devnull, 2)
-        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
-        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
-        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8")
-        namespace = {"__name__": "__main__" if calls is None else "solution"}
-        exec(code, namespace)
-        if calls is not None:
-            target = namespace.get(fn)
-            if target is None and isinstance(namespace.get("Solution"), type):
-                target = getattr(namespace["Solution"](), fn, None)  # LeetCode style
-            channel = io.FileIO(result_fd, "w", closefd=False)
-            for args in calls:
-                try:
-                    record = {"ok": _plain(target(*args))}
-                    line = json.dumps(record)
-                except MemoryError:
-                    raise
-                except BaseException as e:  # the call failed: report its type only
-                    line = json.dumps({"error": type(e).__name__})
-                channel.write((line + "\n").encode())
+        _isolate(stdin_path, out_fd)
+        exec(code, {"__name__": "__main__"})
     except SystemExit as e:
         status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except MemoryError:
@@ -99,13 +103,111 @@ def _child(code, stdin_path, result_fd, calls, fn):
     os._exit(status & 0xFF)
 
 
-def _run(code, stdin_path, calls, fn, timeout, limit, on_line=None):
+def _call_child(code, fn, address):
+    """Run the program, then serve its calls from a fork of this thread; never returns.
+
+    This process (the loader) runs the program's top level, and with it whatever threads,
+    signal and exit handlers, helper processes and patches the program sets up. The calls are
+    served by a process without any thread of the program: the loader itself when none is
+    left (the usual case), else a fork of its main thread taken afterwards. There exit
+    handlers never run (it ends with ``os._exit``), signal handlers and trace functions are
+    reset, and everything it uses to take calls and reply was bound to this frame's locals
+    before the program ran (a program can rebind module attributes and builtins, not these).
+    Only that process connects to the runner, after all this, so neither the program's
+    threads nor the helper processes it started hold a channel to the runner.
+    """
+    # bound before the program runs
+    exit_, fork, waitpid, listdir = os._exit, os.fork, os.waitpid, os.listdir
+    from_bytes, len_ = int.from_bytes, len
+    settrace, setprofile, setsig = sys.settrace, sys.setprofile, signal.signal
+    dumps, loads = marshal.dumps, marshal.loads
+    sock_t, unix, stream = _socket.socket, _socket.AF_UNIX, _socket.SOCK_STREAM
+    new_socket, init_socket, connect = sock_t.__new__, sock_t.__init__, sock_t.connect
+    recv, sendall = sock_t.recv, sock_t.sendall  # the type's attributes can be rebound
+    system_exit, memory_error, base_error = SystemExit, MemoryError, BaseException
+    type_, int_ = type, int
+    handlers = [(s, signal.getsignal(s)) for s in signal.valid_signals()]
+    handlers = [(s, h) for s, h in handlers if h is not None]
+    try:
+        status = None
+        try:
+            _isolate(None, None)
+            namespace = {"__name__": "solution"}
+            exec(code, namespace)
+            target = namespace.get(fn)
+            if target is None and isinstance(namespace.get("Solution"), type):
+                target = getattr(namespace["Solution"](), fn, None)  # LeetCode style
+        except system_exit as e:
+            status = e.code if type_(e.code) is int_ else (0 if e.code is None else 1)
+        except memory_error:
+            status = MEMORY_EXIT
+        except base_error:
+            status = 1
+        if status is not None:
+            exit_(status & 0xFF)
+        forked = False
+        while True:
+            settrace(None)
+            setprofile(None)
+            for sig, handler in handlers:
+                try:
+                    setsig(sig, handler)
+                except base_error:
+                    pass
+            try:
+                alone = len_(listdir("/proc/self/task")) == 1
+            except base_error:
+                alone = False
+            if alone:  # no thread of the program is left here: this process serves
+                break
+            if forked:  # threads started in the fork itself (by an at-fork hook)
+                exit_(1)
+            forked = True
+            pid = fork()
+            if pid:  # the loader: wait, so that the runner can see whose child serves
+                try:
+                    waitpid(pid, 0)
+                except base_error:
+                    pass
+                exit_(0)
+        sock = new_socket(sock_t)
+        init_socket(sock, unix, stream)
+        connect(sock, address)
+        buffer = b""
+        while True:  # a call: nonce (8 bytes), length (4), the marshalled arguments
+            while len_(buffer) < 12 or len_(buffer) < 12 + from_bytes(buffer[8:12], "big"):
+                chunk = recv(sock, 1 << 16)
+                if not chunk:
+                    exit_(0)
+                buffer += chunk
+            end = 12 + from_bytes(buffer[8:12], "big")
+            nonce, args, buffer = buffer[:8], loads(buffer[12:end]), buffer[end:]
+            payload = b""
+            try:
+                value = target(*args)
+                try:
+                    kind, payload = b"o", dumps(value, 2)  # exact builtin types only
+                except memory_error:
+                    kind = b"m"
+                except base_error:
+                    kind = b"v"
+            except memory_error:
+                kind = b"m"
+            except base_error:
+                kind = b"e"
+            value = None
+            sendall(sock, nonce + kind + len_(payload).to_bytes(4, "big") + payload)
+    finally:
+        exit_(1)
+
+
+def _run(code, stdin_path, timeout, limit):
     """Fork a child, collect its fd-1 output under a deadline and a size limit."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
-        _child(code, stdin_path, w, calls, fn)
+        _child(code, stdin_path, w)
     os.close(w)
     data = b""
     status = None
@@ -125,21 +227,181 @@ def _run(code, stdin_path, calls, fn, timeout, limit, on_line=None):
         if len(data) > limit:
             status = "output_limit"
             break
-        if on_line is not None and b"\n" in chunk:
-            deadline = on_line(data, deadline)
     if status is not None:
         _kill_group(pid)
     _, wait_status = os.waitpid(pid, 0)
     _kill_group(pid)  # anything the program left running
     os.close(r)
-    if status is None:
-        if os.WIFSIGNALED(wait_status):
-            status = "killed"
-        else:
-            code = os.WEXITSTATUS(wait_status)
-            named = {0: "ok", MEMORY_EXIT: "memory", ASSERT_EXIT: "assert_failed"}
-            status = named.get(code, "error")
-    return status, data
+    return status or _exit_status(wait_status), data
+
+
+def _exit_status(wait_status):
+    if os.WIFSIGNALED(wait_status):
+        return "killed"
+    named = {0: "ok", MEMORY_EXIT: "memory", ASSERT_EXIT: "assert_failed"}
+    return named.get(os.WEXITSTATUS(wait_status), "error")
+
+
+def _may_serve(loader, peer):
+    """Whether process ``peer`` may serve the calls of the program that ``loader`` ran.
+
+    That is the loader itself while it has no other thread, or a process forked by its main
+    thread (a child that another thread forks is listed under that thread while it lives).
+    """
+    if peer != loader:
+        return _forked_by_main_thread(loader, peer)
+    try:
+        return len(os.listdir(f"/proc/{loader}/task")) == 1
+    except OSError:
+        return False
+
+
+def _forked_by_main_thread(parent, pid):
+    """Whether process ``pid`` was forked by the main thread of process ``parent``."""
+    try:
+        with open(f"/proc/{parent}/task/{parent}/children", "rb") as f:
+            return str(pid).encode() in f.read().split()
+    except FileNotFoundError:
+        pass  # a kernel without CONFIG_PROC_CHILDREN (or a parent gone): its parent, then
+    except OSError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1]) == parent
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def _server(listener, loader, deadline):
+    """Accept the call server's connection; ``(socket, None)`` or ``(None, wait status)``.
+
+    Only a peer that :func:`_may_serve` is taken. The wait status is ``None`` at the
+    deadline.
+    """
+    try:
+        watch = os.pidfd_open(loader)
+    except (AttributeError, OSError):
+        watch = None  # poll instead
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, None
+            waits = [listener.fileno()] if watch is None else [listener.fileno(), watch]
+            wait = left if watch is not None else min(left, 0.01)
+            ready, _, _ = select.select(waits, [], [], wait)
+            if listener.fileno() in ready:
+                fd, _ = listener._accept()
+                conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, fd)
+                cred = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+                peer = int.from_bytes(cred[:4], sys.byteorder, signed=True)
+                if _may_serve(loader, peer):
+                    return conn, None
+                conn.close()
+                continue
+            if watch is None or watch in ready:
+                pid, wait_status = os.waitpid(loader, os.WNOHANG)
+                if pid:
+                    return None, wait_status
+    finally:
+        if watch is not None:
+            os.close(watch)
+
+
+def _receive(conn, n, deadline):
+    """Exactly ``n`` bytes from ``conn``; ``None`` at end of file; ``TimeoutError`` late."""
+    data = bytearray()
+    while len(data) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        conn.settimeout(left)
+        chunk = conn.recv(min(n - len(data), 1 << 20))
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def _one_call(conn, args, deadline, limit):
+    """Send one call and check its reply: ``(record, None)`` or ``(None, status)``.
+
+    The reply must carry this call's fresh nonce, so nothing sent before the call started or
+    meant for another call passes; a reply that does not is a protocol error, as is any
+    value that is not plain builtin data once decoded here (marshal never runs code).
+    """
+    nonce = os.urandom(8)
+    data = marshal.dumps(args)
+    try:
+        conn.settimeout(max(deadline - time.monotonic(), 1e-3))
+        conn.sendall(nonce + len(data).to_bytes(4, "big") + data)
+        head = _receive(conn, 13, deadline)
+        if head is None or head[:8] != nonce or head[8:9] not in (b"o", b"e", b"v", b"m"):
+            return None, "error"  # the server died, or the reply is not this call's
+        size = int.from_bytes(head[9:13], "big")
+        if size > limit:
+            return None, "output_limit"
+        payload = _receive(conn, size, deadline)
+    except TimeoutError:
+        return None, "timeout"
+    except OSError:
+        return None, "error"
+    if payload is None:
+        return None, "error"
+    kind = head[8:9]
+    if kind == b"m":
+        return None, "memory"
+    if kind != b"o":
+        return {"error": "TypeError" if kind == b"v" else "exception"}, None
+    try:
+        value = _plain(marshal.loads(payload), [len(payload) + 1])
+        json.dumps(value)  # also refuses what JSON cannot carry (an int too long for str)
+    except (ValueError, TypeError, EOFError, RecursionError, MemoryError) as e:
+        return {"error": type(e).__name__}, None
+    return {"ok": value}, None
+
+
+def _call_job(code, spec, emit):
+    """Call ``spec["fn"]`` of the program on each argument list, emitting a record per call."""
+    calls, timeout = spec["calls"], spec["timeout"]
+    limit = spec.get("output_limit", 1 << 20)
+    listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    address = "\0rolegym-calls-" + os.urandom(12).hex()  # abstract: no file to guard
+    listener.bind(address)
+    listener.listen(8)
+    loader = os.fork()
+    if loader == 0:
+        _call_child(code, spec["fn"], address)
+    conn = None
+    reaped = False
+    try:
+        deadline = time.monotonic() + timeout + 0.25  # the top level and the first call
+        conn, wait_status = _server(listener, loader, deadline)
+        reaped = wait_status is not None
+        listener.close()
+        for i, args in enumerate(calls):
+            if conn is None:
+                status = "timeout" if wait_status is None else _exit_status(wait_status)
+                emit({"i": i, "status": "error" if status == "ok" else status})
+                return
+            record, status = _one_call(conn, args, deadline, limit)
+            if record is None:
+                emit({"i": i, "status": status})
+                return
+            emit({"i": i, **record})
+            deadline = time.monotonic() + timeout  # each call gets its own budget
+    finally:
+        listener.close()
+        if conn is not None:
+            conn.close()
+        if not reaped:
+            _kill_group(loader)
+            try:
+                os.kill(loader, signal.SIGKILL)  # even if it left its process group
+            except OSError:
+                pass
+            os.waitpid(loader, 0)
+        _kill_group(loader)  # the server and anything the program left running
 
 
 def run_job(spec, source, channel, tag):
@@ -163,7 +425,7 @@ def run_job(spec, source, channel, tag):
             except (SyntaxError, ValueError) as e:
                 emit({"i": i, "compile_error": type(e).__name__})
                 return
-            status, _ = _run(combined, None, None, None, timeout, limit)
+            status, _ = _run(combined, None, timeout, limit)
             emit({"i": i, "status": status})
         return
     if spec["mode"] == "stdio":
@@ -171,28 +433,10 @@ def run_job(spec, source, channel, tag):
             path = os.path.abspath(".stdin")
             with open(path, "wb") as f:
                 f.write(text.encode("utf-8"))
-            status, out = _run(code, path, None, None, timeout, limit)
+            status, out = _run(code, path, timeout, limit)
             emit({"i": i, "status": status, "out": out.decode("utf-8", "replace")})
         return
-    calls = spec["calls"]
-
-    def more_time(data, deadline):  # each call gets its own budget
-        return time.monotonic() + timeout
-
-    status, out = _run(code, None, calls, spec["fn"], timeout + 0.25, limit, more_time)
-    lines = out.decode("utf-8", "replace").splitlines()
-    for i in range(len(calls)):
-        if i < len(lines):
-            try:
-                record = json.loads(lines[i])
-            except ValueError:
-                record = {"error": "malformed"}
-            if not isinstance(record, dict):
-                record = {"error": "malformed"}
-            emit({"i": i, **record})
-        else:
-            emit({"i": i, "status": status if status != "ok" else "error"})
-            break
+    _call_job(code, spec, emit)
 
 
 def _private_channel():

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import signal
+import threading
+import time
+from importlib import resources
+
 import pytest
 
 from rolegym.tasks import Task, TestCase, load_fixture
 from rolegym.verifiers import CodeVerifier, sandbox
-from rolegym.verifiers.code import outputs_match
+from rolegym.verifiers.code import CALL_FAILED, outputs_match
 
 pytestmark = pytest.mark.skipif(not sandbox.bwrap_available(), reason="bubblewrap cannot run here")
 
@@ -141,3 +148,80 @@ def test_reference_outputs_refuse_a_broken_sandbox(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(sandbox, "bwrap_available", lambda: False)
     with pytest.raises(RuntimeError, match="could not run the reference solution"):
         CodeVerifier(cache=False).call_outputs("def f(x):\n    return x\n", "f", [[1]])
+
+
+# Other code of the program writes wrong result records everywhere while the function returns
+# the right value: the verdict must follow the returned value, not the records.
+_WRONG_RECORDS = (
+    "import os, threading, time\n"
+    "def spray():\n    for fd in range(3, 256):\n        try:\n"
+    '            os.write(fd, b\'{"ok": 0}\\n{"ok": 0}\\n\')\n        except OSError:\n'
+    "            pass\n"
+    "started = threading.Event()\n"
+    "def loop():\n    while True:\n        spray()\n        started.set()\n"
+    "        time.sleep(0.005)\n"
+    "threading.Thread(target=loop, daemon=True).start()\nstarted.wait()\n"
+)
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_call_verdict_follows_the_returned_value(warm: bool) -> None:
+    verifier = CodeVerifier(warm=warm, cache=False, max_workers=1)
+    right = verifier.verify(CALL, _code(_WRONG_RECORDS + "def add(a, b):\n    return a + b"))
+    assert right.status == "AC", right
+    wrong = verifier.verify(CALL, _code(_WRONG_RECORDS + "def add(a, b):\n    return a * b"))
+    assert wrong.status == "WA", wrong
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_call_protocol_semantics(warm: bool) -> None:
+    verifier = CodeVerifier(warm=warm, cache=False, max_workers=1, run_all=True)
+    # calls run one after another in one process: state persists between them
+    counter = "seen = []\ndef add(a, b):\n    seen.append(1)\n    return len(seen) + 2"
+    assert verifier.verify(CALL, _code(counter)).status == "AC"
+    memory = "def add(a, b):\n    return len(bytearray(8 << 30))"
+    assert verifier.verify(CALL, _code(memory)).status == "MLE"
+    late = "def add(a, b):\n    return a + b\nimport os\nos._exit(0)"
+    assert verifier.verify(CALL, _code(late)).status == "RE"
+    # returned values cross back exactly: tuples as lists, anything not plain data fails
+    pair = "def pair(x):\n    return {'k': (x, None, 1.5, True)} if x else {x}"
+    outputs = verifier.call_outputs(pair, "pair", [[1], ["x"], [0]])
+    assert outputs == [{"k": [1, None, 1.5, True]}, {"k": ["x", None, 1.5, True]}, CALL_FAILED]
+    assert type(outputs[0]["k"][0]) is int and outputs[0]["k"][3] is True
+
+
+def test_only_the_single_threaded_loader_or_its_main_threads_forks_may_serve_calls() -> None:
+    path = resources.files("rolegym.verifiers").joinpath("runner.py")
+    spec = importlib.util.spec_from_file_location("runner", str(path))
+    assert spec is not None and spec.loader is not None
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    forked: list[int] = []
+    done = threading.Event()
+
+    def fork(wait: bool) -> None:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(5)
+            os._exit(0)
+        forked.append(pid)
+        if wait:
+            done.wait()
+
+    fork(wait=False)  # on the main thread
+    thread = threading.Thread(target=fork, args=(True,))
+    thread.start()
+    while len(forked) < 2:
+        time.sleep(0.01)
+    try:
+        main_child, thread_child = forked
+        me = os.getpid()
+        assert runner._may_serve(me, main_child)
+        assert not runner._may_serve(me, thread_child)  # forked by another thread
+        assert not runner._may_serve(me, me)  # the loader, while another thread lives
+    finally:
+        done.set()
+        thread.join()
+        for pid in forked:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)

@@ -29,6 +29,13 @@ UNIX = f"rolegym-test-{os.getpid()}"
 MARKER = "/tmp/rolegym-hostile-marker"
 REPO = Path(__file__).resolve().parents[2]
 
+# writes well-formed result records for the CALL task's two tests to every descriptor
+_SPRAY = (
+    "import os\ndef spray():\n    for fd in range(3, 256):\n        try:\n"
+    '            os.write(fd, b\'{"ok": 3}\\n{"ok": 4}\\n\')\n        except OSError:\n'
+    "            pass"
+)
+
 HOSTILE: dict[str, tuple[Task, str]] = {
     # 17: loops, threads, sleeps, signal games
     "loop": (STDIO, "while True:\n    pass"),
@@ -213,6 +220,62 @@ HOSTILE: dict[str, tuple[Task, str]] = {
     # 30: forged protocol records
     "forge": (STDIO, 'print(\'{"i": 1, "status": "ok", "out": "10"}\')\nprint(\'{"done": true}\')'),
     "forge-call": (CALL, "import os\nos.write(1, b'{\"ok\": 4}\\n')\ndef add(a, b):\n    return 3"),
+    # 32: forged function-call results: the function returns None (or never returns) while
+    # other code of the program writes well-formed result records wherever it can
+    "forge-call-fds": (CALL, f"{_SPRAY}\nspray()\ndef add(a, b):\n    return None"),
+    "forge-call-thread": (
+        CALL,
+        f"import threading, time\n{_SPRAY}\nstarted = threading.Event()\n"
+        "def loop():\n    while True:\n        spray()\n        started.set()\n        time.sleep(0.005)\n"
+        "threading.Thread(target=loop, daemon=True).start()\nstarted.wait()\n"
+        "def add(a, b):\n    time.sleep(0.05)\n    return None",
+    ),
+    "forge-call-atexit": (
+        CALL,
+        f"import atexit, os\n{_SPRAY}\natexit.register(spray)\nreal_exit = os._exit\n"
+        "def exit_via_handlers(code):\n    atexit._run_exitfuncs()\n    real_exit(code)\n"
+        "os._exit = exit_via_handlers\ndef add(a, b):\n    os._exit(0)",
+    ),
+    "forge-call-inside": (
+        CALL,
+        f"{_SPRAY}\nsprayed = []\ndef add(a, b):\n    if not sprayed:\n        spray()\n"
+        "        sprayed.append(1)\n    return None",
+    ),
+    "forge-call-helper": (
+        CALL,
+        f"import os, time\n{_SPRAY}\nif os.fork() == 0:\n    for _ in range(300):\n"
+        "        spray()\n        time.sleep(0.005)\n    os._exit(0)\ntime.sleep(0.1)\n"
+        "def add(a, b):\n    return None",
+    ),
+    "forge-call-signal": (
+        CALL,
+        f"import os, signal, time\n{_SPRAY}\nsignal.signal(signal.SIGUSR1, lambda *_: spray())\n"
+        "if os.fork() == 0:\n    for _ in range(300):\n        try:\n"
+        "            os.killpg(0, signal.SIGUSR1)\n        except OSError:\n            pass\n"
+        "        time.sleep(0.005)\n    os._exit(0)\ntime.sleep(0.05)\n"
+        "def add(a, b):\n    time.sleep(0.05)\n    return None",
+    ),
+    "forge-call-at-fork": (
+        CALL,
+        f"import os, threading, time\n{_SPRAY}\ndef loop():\n    while True:\n        spray()\n"
+        "        time.sleep(0.001)\n"
+        "os.register_at_fork(after_in_child=lambda: threading.Thread(target=loop, daemon=True).start())\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # so a fork serves\n"
+        "def add(a, b):\n    time.sleep(0.05)\n    return None",
+    ),
+    "forge-call-patch-json": (
+        CALL,
+        "import itertools, json\nn = itertools.count(3)\n"
+        "json.dumps = lambda *a, **k: '{\"ok\": %d}' % next(n)\ndef add(a, b):\n    return None",
+    ),
+    "forge-call-patch-runner": (
+        CALL,
+        "import __main__, itertools, sys\nn = itertools.count(3)\n"
+        "for module in list(sys.modules.values()):\n"
+        "    if hasattr(module, '_plain'):\n"
+        "        module._plain = lambda x, *a, **k: next(n)\n"
+        "def add(a, b):\n    return None",
+    ),
     # 31: chance
     # (a program that guesses can guess right; these ones vary with the run, not the test)
     "hash-seed": (STDIO, "print(3 if hash('rolegym') % 2 else 10)"),
@@ -288,15 +351,19 @@ def test_hostile_program(name: str, warm: bool, host_servers: None, tracked_uids
     took = time.monotonic() - start
     assert not verdict.correct, verdict
     assert verdict.status != "SANDBOX_ERROR", verdict
-    assert took < 2.0 + len(task.tests) * (TIMEOUT + 0.25) + 1.0, took
     # host and verifier keep working; nothing listens, nothing was written
     canary_program = f"{CANARY}\nx = bytearray(300 << 20)  # needs the slot's memory back"
+    start = time.monotonic()
     canary = verifier.verify(STDIO, f"```python\n{canary_program}\n# after {name}\n```")
+    baseline = (time.monotonic() - start) / len(STDIO.tests)  # this machine's cost of a test
     assert canary.correct, canary
+    # on time: each test at most its timeout plus (scaled with the load) what a quick test
+    # costs on this machine now
+    assert took < len(task.tests) * (TIMEOUT + 0.25 + 4 * baseline) + 3.0, (took, baseline)
     assert not _listening(PORT)
     assert not Path(MARKER).exists() and not (REPO / "pwned").exists()
     shutdown()  # stop the warm slots: then no process of any sandbox uid may remain
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 60  # a bound only against hangs: killed processes go fast
     while _processes(tracked_uids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _processes(tracked_uids)
