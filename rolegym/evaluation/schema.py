@@ -60,14 +60,25 @@ __all__ = ["SCHEMA", "SchemaError", "load_result", "validate_result"]
 SCHEMA = "rolegym.eval/1"
 
 _CELL_KEYS = {
-    "env_id": str, "workflow": str, "task": str, "accuracy": (int, float), "correct": int,
-    "episodes": int, "problems": int, "samples": int, "tokens_per_problem": (int, float),
-    "calls_per_episode": (int, float), "roles": dict,
-}  # fmt: skip
+    "env_id": str,
+    "workflow": str,
+    "task": str,
+    "accuracy": (int, float),
+    "correct": int,
+    "episodes": int,
+    "problems": int,
+    "samples": int,
+    "tokens_per_problem": (int, float),
+    "calls_per_episode": (int, float),
+    "roles": dict,
+}
 _ROLE_KEYS = {
-    "calls": int, "mean_tokens": (int, float), "mean_chars": (int, float),
-    "parse_failure_rate": (int, float), "truncated_rate": (int, float),
-}  # fmt: skip
+    "calls": int,
+    "mean_tokens": (int, float),
+    "mean_chars": (int, float),
+    "parse_failure_rate": (int, float),
+    "truncated_rate": (int, float),
+}
 _SYSTEM_KINDS = ("model", "checkpoint", "openai", "micro")
 _POLICIES = ("base", "shared", "isolated")
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rolegym.evaluation.leaderboard import build_leaderboard
 from rolegym.evaluation.report import Cliff, detect_cliff, load_run, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -311,6 +312,30 @@ def test_without_matplotlib_the_summary_is_still_written(
     assert "**Terminal cliff: yes.**" in report.summary
 
 
+def test_without_matplotlib_leaderboard_and_report_skip_plots_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = tmp_path / "run"
+    _synthetic_run(run)
+    fixtures = Path(__file__).parent / "fixtures"
+    (tmp_path / "board" / "plots").mkdir(parents=True)
+    stale = tmp_path / "board" / "plots" / "accuracy.png"
+    stale.write_bytes(PNG_MAGIC)  # of an earlier build that had matplotlib
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    report = write_report(run)
+    board = build_leaderboard(fixtures, tmp_path / "board")  # plots asked for, as by default
+    assert board.plots == {}
+    assert set(board.skipped_plots) == {
+        "accuracy", "single_vs_workflow", "shared_vs_isolated", "tokens_vs_accuracy",
+    }  # fmt: skip
+    reasons = {*board.skipped_plots.values(), *report.skipped.values()}
+    assert len(reasons) == 1 and "matplotlib is not installed" in reasons.pop()
+    assert not stale.exists()
+    assert "Accuracy per cell: skipped (matplotlib is not installed" in board.markdown
+    assert "matplotlib is not installed" in board.html
+    assert "data:image/png" not in board.html
+
+
 def test_not_a_run(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"metrics\.jsonl"):
         write_report(tmp_path)
@@ -324,7 +349,7 @@ def test_report_of_a_real_training_run(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
     from rolegym.baselines.grpo.trainer import GRPOTrainer
-    from tests.baselines.conftest import micro_config
+    from tests.baselines.helpers import micro_config
 
     config = micro_config(tmp_path, env_id="voting-arith-v0", max_steps=6, eval_steps=2,
                           eval_on_start=True, eval_tasks=4)  # fmt: skip
