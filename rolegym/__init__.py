@@ -9,9 +9,6 @@
 
 from __future__ import annotations
 
-import sys
-
-from rolegym.envs import WORKFLOWS
 from rolegym.registration import (
     EnvNotFound,
     EnvSpec,
@@ -38,22 +35,25 @@ __all__ = [
     "spec",
 ]
 
-_MODULES = {
-    "voting": "voting",
-    "eval-opt": "eval_opt",
-    "orch-workers": "orch_workers",
-    "single": "single",
-}
+#: The built-in workflows as ``(workflow, module, class, version)``: written out rather than
+#: read from :data:`rolegym.envs.WORKFLOWS`, so that importing ``rolegym`` (or any subpackage,
+#: such as ``rolegym.tasks``) imports no environment or verifier module; the entry points are
+#: imported by ``make``. ``tests/test_registration.py`` checks the table against the classes.
+BUILTIN_WORKFLOWS = (
+    ("voting", "voting", "VotingEnv", 0),
+    ("eval-opt", "eval_opt", "EvalOptEnv", 0),
+    ("orch-workers", "orch_workers", "OrchWorkersEnv", 0),
+    ("single", "single", "SingleEnv", 0),
+)
 
 
 def _register_builtin() -> None:
-    for workflow, cls in WORKFLOWS.items():
+    for workflow, module, cls, version in BUILTIN_WORKFLOWS:
         for kind in TASK_KINDS:
             register(
-                f"{workflow}-{kind}-v{cls.version}",
-                f"rolegym.envs.{_MODULES[workflow]}:{cls.__name__}",
+                f"{workflow}-{kind}-v{version}",
+                f"rolegym.envs.{module}:{cls}",
                 kwargs={"task": kind},
-                description=(sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0],
             )
 
 

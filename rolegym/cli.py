@@ -65,7 +65,7 @@ def list_envs() -> None:
     for env_id, spec in sorted(rolegym.registry.items()):
         cls = spec.load()
         agents = ", ".join(cls(str(spec.kwargs.get("task", "arith"))).possible_agents)
-        table.add_row(env_id, agents, spec.description.partition(": ")[2] or spec.description)
+        table.add_row(env_id, agents, spec.summary.partition(": ")[2] or spec.summary)
     console.print(table)
     console.print("Unversioned ids (voting-math) resolve to the latest version.")
 
@@ -145,7 +145,7 @@ def play(
     except (rolegym.EnvNotFound, ValueError, RuntimeError, KeyError) as e:
         console.print(f"[red]error:[/] {_safe(str(e))}")
         raise typer.Exit(2) from None
-    raw: WorkflowEnv = env.unwrapped  # type: ignore[assignment]
+    raw: WorkflowEnv = env.unwrapped
     scripted = {name: factory(seed) for name, factory in SCRIPTED_POLICIES.items()}
     console.print(Panel(_safe(raw.task.prompt), title=f"{raw.env_id} | task {raw.task.id}"))
     returns: dict[str, float] = {}
@@ -165,8 +165,13 @@ def play(
             if turn.info.get("parse_error")
             else ""
         )
-        console.print(Panel(_safe(turn.completion) or "(empty)", border_style=style,
-                            title=f"turn {turn.index}: {agent} ({who}){note}"))  # fmt: skip
+        console.print(
+            Panel(
+                _safe(turn.completion) or "(empty)",
+                border_style=style,
+                title=f"turn {turn.index}: {agent} ({who}){note}",
+            )
+        )
     ep = raw.episode
     table = Table(title=f"{'correct' if ep.correct else 'incorrect'} | reward mode {reward_mode}")
     for col in ("agent", "role", "turns", "reward"):
@@ -210,18 +215,27 @@ def tasks(
             table.add_column(col, no_wrap=col == "dataset")
         for card in CARDS.values():
             offline = "yes" if card.offline else "no"
-            table.add_row(card.name, card.family, card.origin, card.license, card.size,
-                          card.split_rule, card.answer_format, offline)  # fmt: skip
+            table.add_row(
+                card.name,
+                card.family,
+                card.origin,
+                card.license,
+                card.size,
+                card.split_rule,
+                card.answer_format,
+                offline,
+            )
         console.print(table)
         console.print("Load and show one: rolegym tasks humaneval (or gsm8k --split test, ...).")
         return
-    fam = family or ("code" if dataset in ("humaneval", "deepcoder", "mbpp", "livecodebench")
-                     else "math")  # fmt: skip
+    fam = family or (
+        "code" if dataset in ("humaneval", "deepcoder", "mbpp", "livecodebench") else "math"
+    )
     try:
         from rolegym.verifiers import reference_runner
 
         runner = reference_runner() if fam == "code" else None
-        source = load_tasks(fam, dataset, split, runner=runner)  # type: ignore[arg-type]
+        source = load_tasks(fam, dataset, split, runner=runner)
     except (RuntimeError, ValueError, ModuleNotFoundError) as e:
         console.print(f"[red]error:[/] {_safe(str(e))}")
         raise typer.Exit(2) from None
@@ -273,16 +287,19 @@ def train(
         from rolegym.baselines.grpo.config import GRPOConfig, load_config
         from rolegym.baselines.grpo.trainer import GRPOTrainer
     except ImportError as e:
-        console.print(f"[red]error:[/] training needs the [train] extra ({e.name} is missing): "
-                      "pip install 'rolegym[train]'")  # fmt: skip
+        console.print(
+            f"[red]error:[/] training needs the [train] extra ({e.name} is missing): "
+            "pip install 'rolegym[train]'"
+        )
         raise typer.Exit(2) from None
     try:
         base = load_config(preset, config)
         if env_kwarg:
             base.env_kwargs = {**base.env_kwargs, **_parse_kwargs(env_kwarg)}
         args = ["--help"] if options else list(ctx.args)
-        cfg = tyro.cli(GRPOConfig, args=args, default=base, use_underscores=True,
-                       prog="rolegym train")  # fmt: skip
+        cfg = tyro.cli(
+            GRPOConfig, args=args, default=base, use_underscores=True, prog="rolegym train"
+        )
         cfg.__post_init__()
         trainer = GRPOTrainer(cfg)
     except (ValueError, ImportError, FileNotFoundError, rolegym.EnvNotFound) as e:
@@ -371,9 +388,15 @@ def eval_command(
     env_kwargs = dict(run_config.get("env_kwargs", {})) if run_config and not env else {}
     env_kwargs.update(_parse_kwargs(env_kwarg or []))
     cap = max_new_tokens or (run_config or {}).get("max_completion_length") or 1024
-    protocol = Protocol(split=split, problems=problems, samples=samples, seed=seed,
-                        temperature=temperature, max_new_tokens=cap,
-                        env_kwargs=env_kwargs)  # fmt: skip
+    protocol = Protocol(
+        split=split,
+        problems=problems,
+        samples=samples,
+        seed=seed,
+        temperature=temperature,
+        max_new_tokens=cap,
+        env_kwargs=env_kwargs,
+    )
     targets: list[tuple[str, Path]] = [(system, out)]
     if all_checkpoints:
         found = sorted(Path(system).glob("checkpoint-*"))
@@ -382,15 +405,21 @@ def eval_command(
         targets = [(str(c), out.with_name(f"{out.stem}-{c.name}{out.suffix}")) for c in found]
     try:
         for spec, path in targets:
-            loaded = load_system(spec, label=label if not all_checkpoints else None,
-                                 device=device, engine=engine,
-                                 max_batch_tokens=max_batch_tokens)  # fmt: skip
+            loaded = load_system(
+                spec,
+                label=label if not all_checkpoints else None,
+                device=device,
+                engine=engine,
+                max_batch_tokens=max_batch_tokens,
+            )
             with _progress_bar(len(cells), f"eval {loaded.label}") as advance:
                 result = evaluate(loaded, cells, protocol, progress=lambda _cell: advance())
             write_result(result, path)
             for cell in result["cells"]:
-                console.print(f"{cell['env_id']:<28} accuracy {cell['accuracy']:.3f}  "
-                              f"tokens/problem {cell['tokens_per_problem']:.1f}")  # fmt: skip
+                console.print(
+                    f"{cell['env_id']:<28} accuracy {cell['accuracy']:.3f}  "
+                    f"tokens/problem {cell['tokens_per_problem']:.1f}"
+                )
             console.print(f"wrote {path}")
     except (ValueError, ImportError, FileNotFoundError, rolegym.EnvNotFound) as e:
         raise _error(e) from None
@@ -428,8 +457,9 @@ def leaderboard(
         board = build_leaderboard(paths, out, title=title, plots=plots)
     except (ValueError, FileNotFoundError) as e:  # SchemaError is a ValueError
         raise _error(e) from None
-    console.print(f"{len(board.systems)} systems x {len(board.cells)} cells -> "
-                  f"{board.paths['html']}")  # fmt: skip
+    console.print(
+        f"{len(board.systems)} systems x {len(board.cells)} cells -> {board.paths['html']}"
+    )
     for name, why in board.skipped_plots.items():
         console.print(f"[dim]plot {name} skipped: {_safe(why)}[/dim]")
 
@@ -452,8 +482,9 @@ def report(
     from rolegym.evaluation.report import write_report
 
     try:
-        result = write_report(run_dir, out, drop=drop, relative=relative, window=window,
-                              smooth=smooth, plots=plots)  # fmt: skip
+        result = write_report(
+            run_dir, out, drop=drop, relative=relative, window=window, smooth=smooth, plots=plots
+        )
     except (FileNotFoundError, ValueError) as e:
         raise _error(e) from None
     console.print(Markdown(result.summary.split("\n## Plots")[0]))
@@ -485,8 +516,13 @@ def demo(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     config = DemoConfig.quick(str(out)) if quick else DemoConfig(out_dir=str(out), seed=seed)
-    with Progress("[bold]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console) as bar:  # fmt: skip
+    with Progress(
+        "[bold]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -510,8 +546,10 @@ def demo(
         ]
         table.add_row(row["workflow"], f"{row['random']:.3f}", f"{row['warm_start']:.3f}", *trained)
     console.print(table)
-    console.print(f"{summary['wall_s'] / 60:.1f} min; leaderboard: {summary['leaderboard']}; "
-                  f"everything in {out}")  # fmt: skip
+    console.print(
+        f"{summary['wall_s'] / 60:.1f} min; leaderboard: {summary['leaderboard']}; "
+        f"everything in {out}"
+    )
 
 
 @contextmanager
@@ -519,8 +557,13 @@ def _progress_bar(total: int, description: str) -> Iterator[Callable[[], None]]:
     """A Rich progress bar; yields a function that advances it by one."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    with Progress("[bold]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console) as bar:  # fmt: skip
+    with Progress(
+        "[bold]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task(description, total=total)
         yield lambda: bar.advance(task)
 

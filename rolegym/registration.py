@@ -67,7 +67,8 @@ class EnvSpec:
         id: The full id, e.g. ``"voting-math-v0"``.
         entry_point: ``"module:attr"`` (imported lazily) or a callable returning an ``AECEnv``.
         kwargs: Default keyword arguments; ``make``'s keyword arguments override them.
-        description: One line for listings.
+        description: One line for listings (:attr:`summary` falls back to the first line of
+            the entry point's module docstring).
     """
 
     id: str
@@ -89,6 +90,15 @@ class EnvSpec:
     def version(self) -> int | None:
         """The version number."""
         return parse_env_id(self.id)[2]
+
+    @property
+    def summary(self) -> str:
+        """``description``, or the first docstring line of the entry point's module (imported)."""
+        if self.description:
+            return self.description
+        module = getattr(self.load(), "__module__", None)
+        doc = (importlib.import_module(module).__doc__ or "") if module else ""
+        return doc.strip().partition("\n")[0]
 
     def load(self) -> Callable[..., AECEnv]:
         """The environment constructor (imports the module of a string entry point)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pettingzoo
 import pytest
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
@@ -143,3 +145,19 @@ def test_hub_dataset_error_names_offline_alternatives() -> None:
         RuntimeError, match=r"open-r1/DAPO-Math-17k-Processed.*dataset='fixture'.*arith"
     ):
         env.reset(seed=0)
+
+
+def test_the_builtin_table_matches_the_env_classes() -> None:
+    """``rolegym.BUILTIN_WORKFLOWS`` (written out so that import stays light) is the classes'."""
+    import importlib
+
+    from rolegym.envs import WORKFLOWS
+
+    table = {w: (m, c, v) for w, m, c, v in rolegym.BUILTIN_WORKFLOWS}
+    assert set(table) == set(WORKFLOWS)
+    for workflow, cls in WORKFLOWS.items():
+        module, name, version = table[workflow]
+        assert getattr(importlib.import_module(f"rolegym.envs.{module}"), name) is cls
+        assert version == cls.version
+        spec = rolegym.spec(f"{workflow}-math-v{version}")
+        assert spec.summary == sys.modules[cls.__module__].__doc__.strip().splitlines()[0]

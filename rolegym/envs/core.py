@@ -40,7 +40,7 @@ from rolegym.envs.episode import Episode, Message, Turn
 from rolegym.envs.spaces import action_space, observation_space
 from rolegym.tasks.base import Task, TaskSource
 from rolegym.tasks.catalog import TASK_KINDS, load_tasks
-from rolegym.verifiers import Verdict, Verifier, default_verifier
+from rolegym.verifiers import Verdict, Verifier, default_verifier, reference_runner
 
 __all__ = ["RewardMode", "WorkflowEnv"]
 
@@ -144,7 +144,10 @@ class WorkflowEnv(AECEnv[str, Observation, str]):
     def tasks(self) -> TaskSource:
         """The task source (loaded on first use, so ``make`` stays cheap)."""
         if self._tasks is None:
-            self._tasks = load_tasks(self.family, self.dataset, self.split, **self._dataset_options)
+            runner = reference_runner() if self.family == "code" else None
+            self._tasks = load_tasks(
+                self.family, self.dataset, self.split, runner=runner, **self._dataset_options
+            )
         return self._tasks
 
     def role(self, agent: str) -> str:
@@ -183,7 +186,7 @@ class WorkflowEnv(AECEnv[str, Observation, str]):
 
     def _say(self, agent: str, content: str, role: str = "user") -> None:
         """Append a message to ``agent``'s conversation."""
-        self._convs[agent].append(Message(role=role, content=content))  # type: ignore[typeddict-item]
+        self._convs[agent].append(Message(role=role, content=content))
 
     def _skip(self, agent: str) -> None:
         """Terminate an agent the workflow will not use (it gets reward 0, ``skipped``)."""
@@ -239,9 +242,12 @@ class WorkflowEnv(AECEnv[str, Observation, str]):
         self._final_turn: Turn | None = None
         self._skip_agent_selection = None
         self.episode = Episode(
-            env_id=self.env_id, workflow=self.workflow, task_id=task.id,
-            seed=seed, reward_mode=self.reward_mode,
-        )  # fmt: skip
+            env_id=self.env_id,
+            workflow=self.workflow,
+            task_id=task.id,
+            seed=seed,
+            reward_mode=self.reward_mode,
+        )
         self._begin()
         self.agent_selection = self._queue[0]
         self._deads_step_first()
@@ -276,10 +282,13 @@ class WorkflowEnv(AECEnv[str, Observation, str]):
         cut = len(action) > self.max_action_chars
         text = action[: self.max_action_chars]
         turn = Turn(
-            index=len(self.episode.turns), agent=agent, role=self._roles[agent],
-            role_turn=self._turn_counts[agent], messages=tuple(self._convs[agent]),
+            index=len(self.episode.turns),
+            agent=agent,
+            role=self._roles[agent],
+            role_turn=self._turn_counts[agent],
+            messages=tuple(self._convs[agent]),
             completion=text,
-        )  # fmt: skip
+        )
         if cut:
             turn.info["action_cut"] = len(action)
         self._turn_counts[agent] += 1

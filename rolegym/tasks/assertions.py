@@ -2,9 +2,11 @@
 
 The argument lists of the calls to the function under test that appear in the assertions,
 when they are literals, become function-call tests; their expected values are what the
-trusted reference solution returns on them, run in the code verifier's sandbox. When no call
-can be converted, the assertions are kept under the clearly labelled ``"assert"`` fallback
-protocol, where the untrusted program decides (see :mod:`rolegym.verifiers.code`).
+trusted reference solution returns on them, run by a :class:`~rolegym.tasks.base.CallRunner`
+that the caller passes in (the code verifier's sandbox, :class:`rolegym.verifiers.CodeVerifier`;
+task sources sit below the verifiers and import none). When no call can be converted, the
+assertions are kept under the clearly labelled ``"assert"`` fallback protocol, where the
+untrusted program decides (see :mod:`rolegym.verifiers.code`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,27 @@ import ast
 import json
 from typing import Any
 
-from rolegym.tasks.base import TestCase
+from rolegym.tasks.base import CALL_FAILED, CallRunner, TestCase
 
-__all__ = ["FALLBACK_NOTE", "convert_assertions", "literal_calls"]
+__all__ = [
+    "CALL_FAILED",
+    "FALLBACK_NOTE",
+    "CallRunner",
+    "convert_assertions",
+    "literal_calls",
+    "need_runner",
+]
+
+
+def need_runner(runner: CallRunner | None, what: str) -> CallRunner:
+    """``runner``, or a clear error naming what needed one."""
+    if runner is None:
+        raise ValueError(
+            f"converting {what} runs reference solutions: pass runner= (a CallRunner such as "
+            "rolegym.verifiers.CodeVerifier; rolegym.make's environments pass one)"
+        )
+    return runner
+
 
 FALLBACK_NOTE = (
     "assertions run inside the sandbox after the program: the untrusted process decides, so "
@@ -50,7 +70,7 @@ def convert_assertions(
     test_source: str,
     callee: str,
     fallback_source: str,
-    verifier: Any,
+    verifier: CallRunner,
     fallback_prelude: str = "",
 ) -> tuple[list[TestCase], str | None]:
     """Function-call tests derived from assertions, or the fallback.
@@ -61,15 +81,14 @@ def convert_assertions(
         test_source: The assertion code to read calls from.
         callee: The name the assertions call (``"candidate"`` in HumanEval, ``entry`` in MBPP).
         fallback_source: Test code to run after a program when nothing converts.
-        verifier: A :class:`~rolegym.verifiers.code.CodeVerifier` to run the reference with.
+        verifier: What runs the reference (a :class:`CallRunner`, such as
+            :class:`rolegym.verifiers.CodeVerifier`).
         fallback_prelude: Code to run before the program in the fallback (helpers the task
             provides, which the program may redefine).
 
     Returns:
         The tests, and the fallback note when the fallback was used (else ``None``).
     """
-    from rolegym.verifiers.code import CALL_FAILED
-
     calls = literal_calls(test_source, callee)
     outputs = verifier.call_outputs(reference, entry, calls) if calls else []
     tests = [

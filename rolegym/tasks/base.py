@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 __all__ = [
+    "CALL_FAILED",
+    "CallRunner",
     "ListTaskSource",
     "Task",
     "TaskFamily",
@@ -24,6 +26,26 @@ __all__ = [
 ]
 
 TaskFamily = Literal["math", "code"]
+
+#: What a :class:`CallRunner` gives for a call whose result could not be obtained.
+CALL_FAILED: Any = object()
+
+
+class CallRunner(Protocol):
+    """Runs a trusted program's function on argument lists, to derive a task's tests.
+
+    Code sources whose tests come from a reference solution (HumanEval, MBPP) are handed one
+    by their caller: :class:`rolegym.verifiers.CodeVerifier` implements it in its sandbox
+    (task sources import no verifier).
+    """
+
+    def call_outputs(self, program: str, fn: str, calls: Sequence[list[Any]]) -> list[Any]:
+        """What ``fn`` of ``program`` returns on each argument list.
+
+        A call that fails, or returns something other than plain builtin data, gives
+        :data:`CALL_FAILED`.
+        """
+        ...
 
 
 @dataclass(frozen=True)

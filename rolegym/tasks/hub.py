@@ -7,7 +7,8 @@ error names the source and the offline alternatives. A row that cannot become a 
 answer, no tests, undecodable tests) is skipped, and a warning lists the skipped indices.
 Converted tasks are cached on disk (:func:`rolegym.tasks.cache.cache_dir`), keyed by the
 source, split, converter version and a hash of the rows, so conversions that run programs
-(MBPP's) happen once.
+(MBPP's, with the ``runner`` the caller passes: a :class:`rolegym.verifiers.CodeVerifier`)
+happen once.
 
 Splits follow the paper: DAPO-Math-17k (``en``) is split 90/10 with ``train_test_split(seed
 =42)``; DeepCoder (``primeintellect``) is shuffled with seed 42 and its first 1000 problems
@@ -28,7 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rolegym.tasks.base import ListTaskSource, Task, TaskFamily, TestCase
+from rolegym.tasks.assertions import convert_assertions, need_runner
+from rolegym.tasks.base import CallRunner, ListTaskSource, Task, TaskFamily, TestCase
 from rolegym.tasks.cache import cache_dir
 from rolegym.tasks.local import MalformedRowError
 
@@ -56,8 +58,11 @@ class HubSource:
         split_rule: How the splits are made.
         answer_format: What a reference answer or test looks like.
         size: Rows per split, as published.
-        convert: Row (a dict) and its index -> task; raises ``MalformedRowError``.
+        convert: Row (a dict), its index, the split and a :class:`CallRunner` (``None``
+            when the caller gave none; only sources that run reference solutions use it) ->
+            task; raises ``MalformedRowError``.
         load: Split -> list of rows, for sources whose splits are computed.
+        runs_references: Its conversion runs reference solutions (needs a runner).
     """
 
     name: str
@@ -69,8 +74,9 @@ class HubSource:
     split_rule: str
     answer_format: str
     size: str
-    convert: Callable[[dict[str, Any], int, str], Task]
+    convert: Callable[[dict[str, Any], int, str, CallRunner | None], Task]
     load: Callable[[HubSource, str], list[dict[str, Any]]] | None = None
+    runs_references: bool = False
 
 
 def _datasets() -> Any:
@@ -120,41 +126,63 @@ _DAPO_HEAD = re.compile(r"^Solve the following math problem step by step\..*?\n\
 _DAPO_TAIL = re.compile(r"\n\nRemember to put your answer on its own line after \"Answer:\"\.\s*$")
 
 
-def _dapo(row: dict[str, Any], i: int, split: str) -> Task:
+def _dapo(row: dict[str, Any], i: int, split: str, runner: CallRunner | None) -> Task:
     prompt = _DAPO_TAIL.sub("", _DAPO_HEAD.sub("", str(_need(row, "prompt")))).strip()
     answer = row.get("solution") or (row.get("reward_model") or {}).get("ground_truth")
     if not answer:
         raise MalformedRowError("no answer in 'solution' or 'reward_model'")
     index = (row.get("extra_info") or {}).get("index") or str(i)
-    return Task(id=f"dapo-math/{index}", prompt=prompt, family="math", answer=str(answer),
-                meta={"source": "dapo-math"})  # fmt: skip
+    return Task(
+        id=f"dapo-math/{index}",
+        prompt=prompt,
+        family="math",
+        answer=str(answer),
+        meta={"source": "dapo-math"},
+    )
 
 
-def _gsm8k(row: dict[str, Any], i: int, split: str) -> Task:
+def _gsm8k(row: dict[str, Any], i: int, split: str, runner: CallRunner | None) -> Task:
     answer = str(_need(row, "answer"))
     if "####" not in answer:
         raise MalformedRowError("answer has no '#### N' line")
     final = answer.split("####")[-1].strip().replace(",", "")
-    return Task(id=f"gsm8k/{split}/{i}", prompt=str(_need(row, "question")), family="math",
-                answer=final, meta={"source": "gsm8k", "solution": answer})  # fmt: skip
+    return Task(
+        id=f"gsm8k/{split}/{i}",
+        prompt=str(_need(row, "question")),
+        family="math",
+        answer=final,
+        meta={"source": "gsm8k", "solution": answer},
+    )
 
 
-def _math500(row: dict[str, Any], i: int, split: str) -> Task:
-    return Task(id=f"math-500/{row.get('unique_id', i)}", prompt=str(_need(row, "problem")),
-                family="math", answer=str(_need(row, "answer")),
-                meta={"source": "math-500", "difficulty": row.get("level"),
-                      "subject": row.get("subject")})  # fmt: skip
+def _math500(row: dict[str, Any], i: int, split: str, runner: CallRunner | None) -> Task:
+    return Task(
+        id=f"math-500/{row.get('unique_id', i)}",
+        prompt=str(_need(row, "problem")),
+        family="math",
+        answer=str(_need(row, "answer")),
+        meta={"source": "math-500", "difficulty": row.get("level"), "subject": row.get("subject")},
+    )
 
 
-def _aime2024(row: dict[str, Any], i: int, split: str) -> Task:
-    return Task(id=f"aime-2024/{row.get('id', i)}", prompt=str(_need(row, "problem")),
-                family="math", answer=str(_need(row, "answer")),
-                meta={"source": "aime-2024"})  # fmt: skip
+def _aime2024(row: dict[str, Any], i: int, split: str, runner: CallRunner | None) -> Task:
+    return Task(
+        id=f"aime-2024/{row.get('id', i)}",
+        prompt=str(_need(row, "problem")),
+        family="math",
+        answer=str(_need(row, "answer")),
+        meta={"source": "aime-2024"},
+    )
 
 
-def _aime2025(row: dict[str, Any], i: int, split: str) -> Task:
-    return Task(id=f"aime-2025/{i}", prompt=str(_need(row, "question")), family="math",
-                answer=str(_need(row, "answer")), meta={"source": "aime-2025"})  # fmt: skip
+def _aime2025(row: dict[str, Any], i: int, split: str, runner: CallRunner | None) -> Task:
+    return Task(
+        id=f"aime-2025/{i}",
+        prompt=str(_need(row, "question")),
+        family="math",
+        answer=str(_need(row, "answer")),
+        meta={"source": "aime-2025"},
+    )
 
 
 # ---------------------------------------------------------------------------- code rows
@@ -166,7 +194,7 @@ def _unfence(code: str) -> str:
     return m.group(1) + "\n" if m else code
 
 
-def _deepcoder(row: dict[str, Any], i: int, split: str) -> Task:
+def _deepcoder(row: dict[str, Any], i: int, split: str, runner: CallRunner | None) -> Task:
     try:
         raw = json.loads(_need(row, "tests"))
     except (TypeError, ValueError) as e:
@@ -193,8 +221,13 @@ def _deepcoder(row: dict[str, Any], i: int, split: str) -> Task:
         meta["starter_code"] = row["starter_code"]
     if row.get("solutions"):
         meta["reference_solution"] = _unfence(row["solutions"][0])
-    return Task(id=f"deepcoder/{i}", prompt=str(_need(row, "problem")), family="code",
-                tests=tuple(tests), meta=meta)  # fmt: skip
+    return Task(
+        id=f"deepcoder/{i}",
+        prompt=str(_need(row, "problem")),
+        family="code",
+        tests=tuple(tests),
+        meta=meta,
+    )
 
 
 class _StringOnly(pickle.Unpickler):
@@ -216,7 +249,7 @@ def _lcb_tests(value: str) -> list[dict[str, Any]]:
     return json.loads(text)
 
 
-def _livecodebench(row: dict[str, Any], i: int, split: str) -> Task:
+def _livecodebench(row: dict[str, Any], i: int, split: str, runner: CallRunner | None) -> Task:
     try:
         cases = _lcb_tests(row.get("public_test_cases") or "[]")
         cases += _lcb_tests(row.get("private_test_cases") or "[]")
@@ -242,13 +275,16 @@ def _livecodebench(row: dict[str, Any], i: int, split: str) -> Task:
     if row.get("starter_code"):
         meta["starter_code"] = row["starter_code"]
     prompt = f"{row.get('question_title', '')}\n\n{_need(row, 'question_content')}".strip()
-    return Task(id=f"livecodebench/{row.get('question_id', i)}", prompt=prompt, family="code",
-                tests=tuple(tests), meta=meta)  # fmt: skip
+    return Task(
+        id=f"livecodebench/{row.get('question_id', i)}",
+        prompt=prompt,
+        family="code",
+        tests=tuple(tests),
+        meta=meta,
+    )
 
 
-def _mbpp(row: dict[str, Any], i: int, split: str) -> Task:
-    from rolegym.tasks.assertions import convert_assertions
-
+def _mbpp(row: dict[str, Any], i: int, split: str, runner: CallRunner | None) -> Task:
     code = str(_need(row, "code"))
     asserts = [str(a) for a in row.get("test_list") or []]
     if not asserts:
@@ -259,26 +295,21 @@ def _mbpp(row: dict[str, Any], i: int, split: str) -> Task:
     fn = m.group(1)
     setup = str(row.get("test_setup_code") or "")
     test_source = "\n".join(asserts)
-    tests, fallback = convert_assertions(code, fn, test_source, fn, setup + "\n" + test_source,
-                                         _mbpp_verifier())  # fmt: skip
+    tests, fallback = convert_assertions(
+        code, fn, test_source, fn, setup + "\n" + test_source, need_runner(runner, "MBPP")
+    )
     meta: dict[str, Any] = {"source": "mbpp", "fn_name": fn, "reference_solution": code}
     if fallback:
         meta["tests_fallback"] = fallback
     prompt = str(row.get("text") or _need(row, "prompt"))
     example = asserts[0]
-    return Task(id=f"mbpp/{row.get('task_id', i)}", family="code", tests=tuple(tests), meta=meta,
-                prompt=f"{prompt}\nYour code should satisfy this test:\n{example}")  # fmt: skip
-
-
-_VERIFIER: list[Any] = []
-
-
-def _mbpp_verifier() -> Any:
-    if not _VERIFIER:
-        from rolegym.verifiers.code import CodeVerifier
-
-        _VERIFIER.append(CodeVerifier(cache=False, timeout_s=10.0))
-    return _VERIFIER[0]
+    return Task(
+        id=f"mbpp/{row.get('task_id', i)}",
+        family="code",
+        tests=tuple(tests),
+        meta=meta,
+        prompt=f"{prompt}\nYour code should satisfy this test:\n{example}",
+    )
 
 
 # ---------------------------------------------------------------------------- split rules
@@ -306,38 +337,121 @@ def _aime2025_split(source: HubSource, split: str) -> list[dict[str, Any]]:
 HUB_SOURCES: dict[str, HubSource] = {
     s.name: s
     for s in (
-        HubSource("dapo-math", "math", "open-r1/DAPO-Math-17k-Processed", "en", ("train", "test"),
-                  "Apache-2.0", "random 90/10 train/test split, seed 42 (as the paper)",
-                  "an integer", "about 14.1k rows (en): 12.7k train / 1.4k test", _dapo,
-                  _dapo_split),
-        HubSource("gsm8k", "math", "openai/gsm8k", "main", ("train", "test"), "MIT",
-                  "the published train (7473) and test (1319) splits",
-                  "the number after '####', commas removed", "7,473 train / 1,319 test", _gsm8k),
-        HubSource("math-500", "math", "HuggingFaceH4/MATH-500", None, ("test",), "MIT",
-                  "the published 500-problem test split", "a LaTeX expression", "500", _math500),
-        HubSource("aime-2024", "math", "HuggingFaceH4/aime_2024", None, ("train",), "MIT",
-                  "all 30 problems (published as 'train')", "an integer 0-999", "30", _aime2024),
-        HubSource("aime-2025", "math", "opencompass/AIME2025", None, ("test",), "MIT",
-                  "AIME 2025 I and II, 30 problems", "an integer 0-999", "30", _aime2025,
-                  _aime2025_split),
-        HubSource("deepcoder", "code", "agentica-org/DeepCoder-Preview-Dataset", "primeintellect",
-                  ("train", "test"), "MIT",
-                  "shuffled with seed 42; the first 1000 problems are 'test' (as the paper)",
-                  "stdin/stdout and function-call tests", "1,000 test / the rest train", _deepcoder,
-                  _deepcoder_split),
-        HubSource("mbpp", "code", "google-research-datasets/mbpp", "full",
-                  ("train", "test", "validation", "prompt"), "CC-BY-4.0",
-                  "the published splits", "assertions, converted to function-call tests",
-                  "374 train / 500 test / 90 validation / 10 prompt", _mbpp),
-        HubSource("livecodebench", "code", "livecodebench/code_generation_lite", "release_v6",
-                  ("test",), "CC-BY-4.0", "the published test split of release v6",
-                  "stdin/stdout and functional tests", "1,055", _livecodebench),
+        HubSource(
+            "dapo-math",
+            "math",
+            "open-r1/DAPO-Math-17k-Processed",
+            "en",
+            ("train", "test"),
+            "Apache-2.0",
+            "random 90/10 train/test split, seed 42 (as the paper)",
+            "an integer",
+            "about 14.1k rows (en): 12.7k train / 1.4k test",
+            _dapo,
+            _dapo_split,
+        ),
+        HubSource(
+            "gsm8k",
+            "math",
+            "openai/gsm8k",
+            "main",
+            ("train", "test"),
+            "MIT",
+            "the published train (7473) and test (1319) splits",
+            "the number after '####', commas removed",
+            "7,473 train / 1,319 test",
+            _gsm8k,
+        ),
+        HubSource(
+            "math-500",
+            "math",
+            "HuggingFaceH4/MATH-500",
+            None,
+            ("test",),
+            "MIT",
+            "the published 500-problem test split",
+            "a LaTeX expression",
+            "500",
+            _math500,
+        ),
+        HubSource(
+            "aime-2024",
+            "math",
+            "HuggingFaceH4/aime_2024",
+            None,
+            ("train",),
+            "MIT",
+            "all 30 problems (published as 'train')",
+            "an integer 0-999",
+            "30",
+            _aime2024,
+        ),
+        HubSource(
+            "aime-2025",
+            "math",
+            "opencompass/AIME2025",
+            None,
+            ("test",),
+            "MIT",
+            "AIME 2025 I and II, 30 problems",
+            "an integer 0-999",
+            "30",
+            _aime2025,
+            _aime2025_split,
+        ),
+        HubSource(
+            "deepcoder",
+            "code",
+            "agentica-org/DeepCoder-Preview-Dataset",
+            "primeintellect",
+            ("train", "test"),
+            "MIT",
+            "shuffled with seed 42; the first 1000 problems are 'test' (as the paper)",
+            "stdin/stdout and function-call tests",
+            "1,000 test / the rest train",
+            _deepcoder,
+            _deepcoder_split,
+        ),
+        HubSource(
+            "mbpp",
+            "code",
+            "google-research-datasets/mbpp",
+            "full",
+            ("train", "test", "validation", "prompt"),
+            "CC-BY-4.0",
+            "the published splits",
+            "assertions, converted to function-call tests",
+            "374 train / 500 test / 90 validation / 10 prompt",
+            _mbpp,
+            runs_references=True,
+        ),
+        HubSource(
+            "livecodebench",
+            "code",
+            "livecodebench/code_generation_lite",
+            "release_v6",
+            ("test",),
+            "CC-BY-4.0",
+            "the published test split of release v6",
+            "stdin/stdout and functional tests",
+            "1,055",
+            _livecodebench,
+        ),
     )
-}  # fmt: skip
+}
 
 
-def load_hub(name: str, split: str = "train") -> ListTaskSource:
-    """Load one split of a hub source as tasks (see :data:`HUB_SOURCES`)."""
+def load_hub(
+    name: str, split: str = "train", *, runner: CallRunner | None = None
+) -> ListTaskSource:
+    """Load one split of a hub source as tasks (see :data:`HUB_SOURCES`).
+
+    Args:
+        name: A key of :data:`HUB_SOURCES`.
+        split: One of the source's splits.
+        runner: Runs reference solutions, for sources whose tests are derived from them
+            (MBPP) when the conversion is not cached yet.
+    """
     source = HUB_SOURCES[name]
     if split not in source.splits:
         raise ValueError(f"dataset {name!r} has splits {list(source.splits)}, not {split!r}")
@@ -347,10 +461,12 @@ def load_hub(name: str, split: str = "train") -> ListTaskSource:
     if cached.is_file():
         tasks, skipped = pickle.loads(cached.read_bytes())  # our own cache file
     else:
+        if source.runs_references:
+            need_runner(runner, f"dataset {name!r}")  # before the loop: not a malformed row
         tasks, skipped = [], []
         for i, row in enumerate(rows):
             try:
-                tasks.append(source.convert(dict(row), i, split))
+                tasks.append(source.convert(dict(row), i, split, runner))
             except (MalformedRowError, KeyError, TypeError, ValueError) as e:
                 skipped.append((i, str(e)))
         if tasks:

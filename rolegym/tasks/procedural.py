@@ -37,14 +37,22 @@ def load_reasoning_gym(
         raise ModuleNotFoundError(
             "reasoning-gym generators need the reasoning-gym package: pip install 'rolegym[data]'"
         ) from None
-    data = reasoning_gym.create_dataset(generator, seed=seed + _SPLIT_OFFSET[split], size=size,
-                                        **config)  # fmt: skip
+    data = reasoning_gym.create_dataset(
+        generator, seed=seed + _SPLIT_OFFSET[split], size=size, **config
+    )
     tasks = []
     for i, item in enumerate(data):
         meta = {"source": f"reasoning-gym:{generator}", "seed": seed}
         difficulty = item.get("metadata", {}).get("difficulty")
         if isinstance(difficulty, (int, float)):
             meta["difficulty"] = difficulty
-        tasks.append(Task(id=f"rg-{generator}-{split}-{i:06d}", prompt=item["question"],
-                          family="math", answer=str(item["answer"]), meta=meta))  # fmt: skip
+        tasks.append(
+            Task(
+                id=f"rg-{generator}-{split}-{i:06d}",
+                prompt=item["question"],
+                family="math",
+                answer=str(item["answer"]),
+                meta=meta,
+            )
+        )
     return ListTaskSource(tasks, name=f"reasoning-gym:{generator}", split=split)

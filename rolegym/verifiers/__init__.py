@@ -9,7 +9,14 @@ from rolegym.verifiers.base import Verdict, Verifier
 from rolegym.verifiers.code import CodeVerifier
 from rolegym.verifiers.math import MathVerifier
 
-__all__ = ["CodeVerifier", "MathVerifier", "Verdict", "Verifier", "default_verifier"]
+__all__ = [
+    "CodeVerifier",
+    "MathVerifier",
+    "Verdict",
+    "Verifier",
+    "default_verifier",
+    "reference_runner",
+]
 
 
 def default_verifier(family: TaskFamily, **options: Any) -> Verifier:
@@ -24,3 +31,13 @@ def default_verifier(family: TaskFamily, **options: Any) -> Verifier:
     if family == "code":
         return CodeVerifier(**options)
     raise ValueError(f"no verifier for task family {family!r}")
+
+
+def reference_runner() -> CodeVerifier:
+    """What derives code tests from trusted reference solutions (HumanEval, MBPP).
+
+    A sandboxed :class:`CodeVerifier` (a :class:`rolegym.tasks.base.CallRunner`) with no
+    verdict cache and a generous timeout, so that a slow host does not drop tests. Task
+    sources import no verifier: callers pass this one in (``load_tasks(..., runner=...)``).
+    """
+    return CodeVerifier(cache=False, timeout_s=10.0)

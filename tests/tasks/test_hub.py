@@ -9,7 +9,7 @@ datasets = pytest.importorskip("datasets")
 import rolegym  # noqa: E402
 from rolegym.envs.scripted import OraclePolicy  # noqa: E402
 from rolegym.tasks import DatasetUnavailableError, load_tasks  # noqa: E402
-from rolegym.verifiers import CodeVerifier, MathVerifier, sandbox  # noqa: E402
+from rolegym.verifiers import CodeVerifier, MathVerifier, reference_runner, sandbox  # noqa: E402
 from tests.helpers import play  # noqa: E402
 from tests.tasks.hub_rows import ROWS, SUM_PROGRAM  # noqa: E402
 
@@ -143,7 +143,9 @@ def test_livecodebench_public_and_private_tests(hub: list) -> None:
 
 @needs_sandbox
 def test_mbpp_assertions_become_call_tests_or_the_labelled_fallback(hub: list) -> None:
-    tasks = load_tasks("code", "mbpp", "test")
+    with pytest.raises(ValueError, match="pass runner="):  # tasks import no verifier
+        load_tasks("code", "mbpp", "test")
+    tasks = load_tasks("code", "mbpp", "test", runner=reference_runner())
     converted, fallback = tasks[0], tasks[1]
     assert [t.protocol for t in converted.tests] == ["call"] * 3
     assert converted.tests[0].input == '["hello", "l"]' and converted.tests[0].output == '"heo"'

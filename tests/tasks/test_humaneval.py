@@ -1,4 +1,8 @@
-"""HumanEval offline: all 164 problems, canonical solutions pass, derived tests reject mutants."""
+"""HumanEval offline: all 164 problems, canonical solutions pass, derived tests reject mutants.
+
+The ``humaneval`` fixture (``tests/conftest.py``) converts the set once per test run, for all
+xdist workers.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ import pytest
 
 from rolegym.tasks.base import Task, TestCase
 from rolegym.tasks.humaneval import helper_source, load_humaneval, read_problems
-from rolegym.tasks.mutants import single_point_mutants
 from rolegym.verifiers import CodeVerifier, sandbox
 from tests.helpers import play
+from tests.mutants import single_point_mutants
 
 pytestmark = pytest.mark.skipif(not sandbox.bwrap_available(), reason="bubblewrap cannot run here")
 
@@ -20,12 +24,7 @@ def _code(src: str) -> str:
     return f"```python\n{src}\n```"
 
 
-@pytest.fixture(scope="module")
-def humaneval():
-    return load_humaneval()
-
-
-def test_all_problems_load_offline_and_are_cached(humaneval) -> None:
+def test_all_problems_load_offline_and_are_cached(humaneval, dataset_cache: Path) -> None:
     assert len(humaneval) == 164
     assert humaneval[0].id == "HumanEval/0" and humaneval.get("HumanEval/163").family == "code"
     fallback = {t.id for t in humaneval if "tests_fallback" in t.meta}
@@ -34,6 +33,17 @@ def test_all_problems_load_offline_and_are_cached(humaneval) -> None:
     assert sum(len(t.tests) for t in humaneval) > 1000
     cached = list(Path(os.environ["ROLEGYM_CACHE"]).glob("humaneval-*.jsonl"))
     assert cached and [t.id for t in load_humaneval()] == [t.id for t in humaneval]
+    assert cached[0].parent == dataset_cache
+
+
+def test_the_conversion_cache_is_shared_by_the_workers(
+    dataset_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every xdist worker of a run gets the same cache: the run's shared temporary directory."""
+    assert Path(os.environ["ROLEGYM_CACHE"]) == dataset_cache
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    assert dataset_cache.parent == shared
 
 
 def test_canonical_solutions_pass(humaneval) -> None:
@@ -44,6 +54,7 @@ def test_canonical_solutions_pass(humaneval) -> None:
     assert not failed
 
 
+@pytest.mark.slow
 def test_derived_tests_reject_a_wrong_mutant(humaneval) -> None:
     """Converted tests reject what HumanEval's own check rejects.
 
@@ -72,12 +83,12 @@ def test_derived_tests_reject_a_wrong_mutant(humaneval) -> None:
 
 
 @pytest.mark.parametrize("workflow", ["voting", "eval-opt", "orch-workers", "single"])
-def test_code_envs_run_on_humaneval(workflow: str) -> None:
+def test_code_envs_run_on_humaneval(workflow: str, humaneval) -> None:
     import rolegym
     from rolegym.envs.scripted import OraclePolicy, WrongPolicy
 
     for seed, (policy, expected) in enumerate([(OraclePolicy(), 1.0), (WrongPolicy(), 0.0)]):
-        env = rolegym.make(f"{workflow}-code-v0", dataset="humaneval")
+        env = rolegym.make(f"{workflow}-code-v0", dataset="humaneval", split="test")
         env.reset(seed=seed)
         returns = play(env, policy)
         assert env.unwrapped.task.id.startswith("HumanEval/")

@@ -168,3 +168,17 @@ def test_parquet_files(tmp_path: Path) -> None:
     pq.write_table(pa.Table.from_pylist([{"id": "x", "prompt": "p", "answer": None}]), bad)
     with pytest.raises(MalformedRowError, match="row 0: math row needs a non-empty 'answer'"):
         load_tasks("math", str(bad), "all")
+
+
+def test_humaneval_refuses_to_serve_its_test_problems_as_training_data() -> None:
+    """HumanEval has one split: asking for ``train`` must not serve the benchmark's problems."""
+    import rolegym
+
+    with pytest.raises(ValueError, match=r"only a 'test' split") as refused:
+        load_tasks("code", "humaneval", "train")
+    message = str(refused.value)
+    for alternative in ("split='test'", "deepcoder", "mbpp", "fixture", "jsonl:PATH"):
+        assert alternative in message
+    env = rolegym.make("single-code-v0", dataset="humaneval")  # an env's split is 'train'
+    with pytest.raises(ValueError, match=r"only a 'test' split"):
+        env.reset(seed=0)

@@ -1,5 +1,7 @@
 """Single-point mutants of a Python program, to check that a task's tests reject wrong code.
 
+Used by the HumanEval tests and ``benchmarks/code_verifier.py`` (not part of the package).
+
 Each mutant changes one thing: a comparison flipped (``<`` to ``<=``, ``==`` to ``!=``, ``in``
 to ``not in``, ...), an arithmetic operator swapped (``+`` and ``-``, ``*`` to ``+``, ``//``
 to ``*``), an integer constant incremented, or a returned value replaced by ``None``. Some
