@@ -136,8 +136,9 @@ def save_micro_model(
         **config: Other config fields.
     """
     path = Path(path)
-    model = build_model(kind, hidden_size=hidden_size, layers=layers, heads=heads, seed=seed,
-                        **config)  # fmt: skip
+    model = build_model(
+        kind, hidden_size=hidden_size, layers=layers, heads=heads, seed=seed, **config
+    )
     model.save_pretrained(str(path))
     build_tokenizer().save_pretrained(str(path))
     return path

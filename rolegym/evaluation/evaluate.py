@@ -13,7 +13,9 @@ Systems (:func:`load_system`):
 
 - ``micro:qwen3`` / ``micro:llama``: a micro model built in code (no download);
 - a training run or checkpoint directory (``runs/x`` -> its latest ``checkpoint-*``): the run's
-  base model with the checkpoint's learners (adapters or models), each role on its learner;
+  base model with the checkpoint's learners (adapters or models), each role routed as the
+  trainer routed it (:func:`rolegym.baselines.grpo.routing.route_roles`: its learner, the
+  frozen initial policy, or its scripted policy);
 - ``openai:BASE_URL#MODEL``: an OpenAI-compatible endpoint;
 - anything else: a hub id or local path of a causal LM (``transformers``).
 
@@ -90,6 +92,8 @@ class System:
         engine: ``engine(temperature, max_new_tokens)`` -> an engine.
         policy_map: Role -> policy id (roles it does not name use ``default_policy``).
         default_policy: Policy of roles the map does not name (transfer to another workflow).
+        scripted: Scripted role -> scripted policy name: those roles are played by the script
+            (policy id ``"scripted:NAME"``), never by the engine, as in training.
     """
 
     label: str
@@ -97,6 +101,7 @@ class System:
     engine: Callable[[float, int], Any]
     policy_map: dict[str, str] = field(default_factory=dict)
     default_policy: str = "default"
+    scripted: dict[str, str] = field(default_factory=dict)
 
     def route(self, role: str) -> str:
         """The policy id that plays ``role``."""
@@ -146,7 +151,7 @@ def _role_stats(episodes: Sequence[Episode], tasks: Sequence[Task], verifier: An
             "truncated_rate": _mean(
                 [float(t.extras.get("finish_reason") == "length") for *_, t in turns]
             ),
-        }  # fmt: skip
+        }
         if role in ANSWER_ROLES:
             stats["answer_accuracy"] = _mean(
                 [float(correct_turn[(k, t.index)]) for k, _, t in turns]
@@ -191,8 +196,18 @@ def evaluate_cell(
     if not tasks:
         raise ValueError(f"{env_id}: the {protocol.split!r} split has no tasks")
     engine = engine or system.engine(protocol.temperature, protocol.max_new_tokens)
-    batch = EpisodeBatch(env_id, len(tasks) * protocol.samples, group_size=protocol.samples,
-                         policy_map=system.route, workers=workers, **kwargs)  # fmt: skip
+    batch = EpisodeBatch(
+        env_id,
+        len(tasks) * protocol.samples,
+        group_size=protocol.samples,
+        policy_map=system.route,
+        workers=workers,
+        **kwargs,
+    )
+    if system.scripted:  # the trainer's router: scripted roles never reach the model engine
+        from rolegym.baselines.grpo.routing import ScriptedEngine, scripted_players
+
+        engine = ScriptedEngine(engine, batch, scripted_players(system.scripted, protocol.seed))
     episodes = batch.run(engine, seed=protocol.seed, tasks=[t.id for t in tasks])
     episode_tasks = [env.unwrapped.task for env in batch.envs]
     correct = sum(bool(e.correct) for e in episodes)
@@ -270,8 +285,9 @@ def load_system(
         return _openai_system(spec, label)
     path = Path(spec)
     if path.is_dir() and ((path / "learners.pt").exists() or any(path.glob("checkpoint-*"))):
-        return checkpoint_system(path, label=label, device=device, engine=engine,
-                                 max_batch_tokens=max_batch_tokens)  # fmt: skip
+        return checkpoint_system(
+            path, label=label, device=device, engine=engine, max_batch_tokens=max_batch_tokens
+        )
     if spec.startswith("micro:"):
         if engine == "vllm":
             raise ValueError(
@@ -396,7 +412,7 @@ def _hf_system(
             from rolegym.baselines.micro import build_model, build_tokenizer
 
             kind, _, seed = spec.partition(":")[2].partition(":")
-            model = build_model(kind or "qwen3", seed=int(seed or 0))  # type: ignore[arg-type]
+            model = build_model(kind or "qwen3", seed=int(seed or 0))
             tokenizer = build_tokenizer()
         else:
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -408,11 +424,23 @@ def _hf_system(
         budget = max_batch_tokens
         if budget is None and not micro:
             budget = _fitting_budget(model, max_new_tokens)
-        return HFEngine(model, tokenizer, max_new_tokens=max_new_tokens, temperature=temperature,
-                        max_batch_tokens=budget)  # fmt: skip
+        return HFEngine(
+            model,
+            tokenizer,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            max_batch_tokens=budget,
+        )
 
-    info = {"kind": "micro" if micro else "model", "name": spec, "checkpoint": None,
-            "policy": "base", "policy_map": None, "train_env": None, "step": None}  # fmt: skip
+    info = {
+        "kind": "micro" if micro else "model",
+        "name": spec,
+        "checkpoint": None,
+        "policy": "base",
+        "policy_map": None,
+        "train_env": None,
+        "step": None,
+    }
     return System(label or spec, info, engine)
 
 
@@ -423,14 +451,22 @@ def _vllm_system(spec: str, label: str | None) -> System:
         if "engine" not in holder:  # one LLM for every cell and temperature
             from rolegym.rollout.engines.vllm import VLLMEngine
 
-            holder["engine"] = VLLMEngine(spec, max_new_tokens=max_new_tokens,
-                                          temperature=temperature)  # fmt: skip
+            holder["engine"] = VLLMEngine(
+                spec, max_new_tokens=max_new_tokens, temperature=temperature
+            )
         return holder["engine"].with_sampling(
             temperature=temperature, max_new_tokens=max_new_tokens
         )
 
-    info = {"kind": "model", "name": spec, "checkpoint": None, "policy": "base",
-            "policy_map": None, "train_env": None, "step": None}  # fmt: skip
+    info = {
+        "kind": "model",
+        "name": spec,
+        "checkpoint": None,
+        "policy": "base",
+        "policy_map": None,
+        "train_env": None,
+        "step": None,
+    }
     return System(label or spec, info, engine)
 
 
@@ -442,11 +478,17 @@ def _openai_system(spec: str, label: str | None) -> System:
     def engine(temperature: float, max_new_tokens: int) -> Any:
         from rolegym.rollout.engines.openai import OpenAIEngine
 
-        return OpenAIEngine(url, model=model, temperature=temperature,
-                            max_tokens=max_new_tokens)  # fmt: skip
+        return OpenAIEngine(url, model=model, temperature=temperature, max_tokens=max_new_tokens)
 
-    info = {"kind": "openai", "name": model, "checkpoint": url, "policy": "base",
-            "policy_map": None, "train_env": None, "step": None}  # fmt: skip
+    info = {
+        "kind": "openai",
+        "name": model,
+        "checkpoint": url,
+        "policy": "base",
+        "policy_map": None,
+        "train_env": None,
+        "step": None,
+    }
     return System(label or model, info, engine)
 
 
@@ -498,9 +540,16 @@ def checkpoint_system(
             from rolegym.baselines.grpo.trainer import GRPOTrainer
 
             scratch = tempfile.mkdtemp(prefix="rolegym-eval-")
-            cfg = GRPOConfig.from_dict({**data, "output_dir": scratch, "eval_steps": 0,
-                                        "eval_on_start": False, "device": device,
-                                        "engine": engine})  # fmt: skip
+            cfg = GRPOConfig.from_dict(
+                {
+                    **data,
+                    "output_dir": scratch,
+                    "eval_steps": 0,
+                    "eval_on_start": False,
+                    "device": device,
+                    "engine": engine,
+                }
+            )
             t = _RUN_TRAINERS[key] = GRPOTrainer(cfg)
         if getattr(t, "loaded_checkpoint", None) != path:  # one run's checkpoints share it
             t.load_checkpoint(path, truncate_metrics=False)
@@ -519,23 +568,43 @@ def checkpoint_system(
         budget = max_batch_tokens
         if budget is None and not config.model_name_or_path.startswith("micro:"):
             budget = _fitting_budget(next(iter(models.values())), max_new_tokens)
-        return HFEngine(models, t.tokenizer, max_new_tokens=max_new_tokens,
-                        temperature=temperature, max_batch_tokens=budget)  # fmt: skip
+        return HFEngine(
+            models,
+            t.tokenizer,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            max_batch_tokens=budget,
+        )
 
-    from rolegym.baselines.grpo.policies import policy_map as make_map
+    from rolegym.baselines.grpo.routing import route_roles
 
     probe = make(config.env_id, **config.env_kwargs).unwrapped
-    roles = list(dict.fromkeys(probe.role(a) for a in probe.possible_agents))
-    mapping = make_map(config.policy, roles, config.policy_groups)
-    learning = set(config.trainable_roles) if config.trainable_roles is not None else set(roles)
-    routed = {r: (mapping[r] if r in learning else "frozen") for r in roles}
-    learners = [n for n in dict.fromkeys(routed.values()) if n != "frozen"]
-    info = {"kind": "checkpoint", "name": config.model_name_or_path, "checkpoint": str(path),
-            "policy": config.policy, "policy_map": routed, "train_env": config.env_id,
-            "step": step}  # fmt: skip
+    routing = route_roles(
+        [probe.role(a) for a in probe.possible_agents],
+        policy=config.policy,
+        policy_groups=config.policy_groups,
+        trainable_roles=config.trainable_roles,
+        scripted_roles=config.scripted_roles,
+    )
+    routed = routing.routes
+    info = {
+        "kind": "checkpoint",
+        "name": config.model_name_or_path,
+        "checkpoint": str(path),
+        "policy": config.policy,
+        "policy_map": routed,
+        "train_env": config.env_id,
+        "step": step,
+    }
     default_label = f"{run.name}@{step}"
-    return System(label or default_label, info, make_engine, policy_map=routed,
-                  default_policy=learners[0])  # fmt: skip
+    return System(
+        label or default_label,
+        info,
+        make_engine,
+        policy_map=routed,
+        default_policy=routing.learners[0],
+        scripted=routing.scripted,
+    )
 
 
 def write_result(result: Mapping[str, Any], path: str | Path) -> Path:

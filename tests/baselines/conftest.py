@@ -1,44 +1,8 @@
-"""Shared helpers of the trainer tests: tiny CPU configurations."""
+"""The trainer tests need torch and transformers; their helpers are in ``helpers.py``."""
 
 from __future__ import annotations
-
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
-
-CHARS_REWARD = "rolegym.baselines.micro:answer_chars_reward"
-
-
-def micro_config(tmp_path: Path, **overrides: Any) -> Any:
-    """A seconds-long GRPO configuration on a micro model (no download, CPU)."""
-    from rolegym.baselines.grpo.config import GRPOConfig
-
-    options: dict[str, Any] = {
-        "model_name_or_path": "micro:qwen3",
-        "micro_hidden_size": 32,
-        "use_peft": False,
-        "env_id": "single-arith-v0",
-        "reward_fn": CHARS_REWARD,
-        "tasks_per_step": 2,
-        "num_generations": 4,
-        "max_completion_length": 6,
-        "learning_rate": 3e-3,
-        "weight_decay": 0.0,
-        "scale_rewards": "none",
-        "loss_type": "dapo",
-        "max_steps": 2,
-        "eval_steps": 0,
-        "eval_on_start": False,
-        "save_steps": 0,
-        "disable_tqdm": True,
-        "logging_steps": 0,
-        "output_dir": str(tmp_path / "run"),
-        "device": "cpu",
-        "seed": 0,
-    }
-    options.update(overrides)
-    return GRPOConfig(**options)

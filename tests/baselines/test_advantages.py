@@ -47,4 +47,4 @@ def test_leave_one_out_and_batch_scale() -> None:
     std = math.sqrt(sum((r - mean) ** 2 for r in rewards) / 4)
     assert batch[0] == pytest.approx((1.0 - 1 / 3) / std)
     with pytest.raises(ValueError, match="baseline"):
-        compute_advantages(samples, baseline="median")  # type: ignore[arg-type]
+        compute_advantages(samples, baseline="median")

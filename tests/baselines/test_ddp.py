@@ -12,7 +12,7 @@ dist = pytest.importorskip("torch.distributed")
 from rolegym.baselines.grpo.rows import build_rows  # noqa: E402
 from rolegym.baselines.grpo.trainer import GRPOTrainer  # noqa: E402
 from rolegym.baselines.micro import answer_chars_reward  # noqa: E402
-from tests.baselines.conftest import micro_config  # noqa: E402
+from tests.baselines.helpers import micro_config  # noqa: E402
 
 OPTIONS = {
     "env_id": "voting-arith-v0",
@@ -50,6 +50,7 @@ def _worker(rank: int, world: int, tmp: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_process_gloo_matches_one_process(tmp_path: Path) -> None:
     import torch.multiprocessing as mp
 
@@ -79,6 +80,7 @@ def test_two_process_gloo_matches_one_process(tmp_path: Path) -> None:
     assert any(g.abs().sum() > 0 for g in grads)
 
 
+@pytest.mark.slow
 def test_launch_with_torchrun(tmp_path: Path) -> None:
     """The launcher path: WORLD_SIZE set, the process group made by accelerate, rank 0 logs."""
     import json

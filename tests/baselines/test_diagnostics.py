@@ -12,7 +12,7 @@ from rolegym.baselines.grpo.loss import per_token_loss
 from rolegym.baselines.grpo.rows import build_rows, sequence_logprobs
 from rolegym.baselines.grpo.trainer import GRPOTrainer
 from rolegym.baselines.micro import answer_chars_reward
-from tests.baselines.conftest import micro_config
+from tests.baselines.helpers import micro_config
 
 
 def test_metrics_from_a_known_gram() -> None:

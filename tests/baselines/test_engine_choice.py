@@ -14,7 +14,7 @@ from rolegym.baselines.micro import save_micro_model
 from rolegym.cli import app
 from rolegym.rollout import EpisodeBatch
 from rolegym.rollout.engines.hf import HFEngine
-from tests.baselines.conftest import micro_config
+from tests.baselines.helpers import micro_config
 
 runner = CliRunner()
 

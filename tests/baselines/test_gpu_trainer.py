@@ -18,7 +18,7 @@ pytestmark = [
 ]
 
 from rolegym.baselines.grpo.trainer import GRPOTrainer  # noqa: E402
-from tests.baselines.conftest import micro_config  # noqa: E402
+from tests.baselines.helpers import micro_config  # noqa: E402
 
 MODEL = os.environ.get("ROLEGYM_VLLM_MODEL", "Qwen/Qwen3-0.6B")
 

@@ -46,7 +46,7 @@ def test_loss_types_and_masks() -> None:
     truncated = torch.tensor([[1, 1, 1, 1], [0, 0, 0, 0]])  # second completion masked out
     assert grpo_loss(per_token, truncated, loss_type="bnpo").item() == pytest.approx(1.0)
     with pytest.raises(ValueError, match="loss_type"):
-        grpo_loss(per_token, mask, loss_type="ppo")  # type: ignore[arg-type]
+        grpo_loss(per_token, mask, loss_type="ppo")
 
 
 def test_scopes_normalise_each_role_on_its_own() -> None:

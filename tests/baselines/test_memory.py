@@ -16,7 +16,7 @@ from rolegym.baselines.grpo.rows import (
 )
 from rolegym.baselines.grpo.trainer import GRPOTrainer
 from rolegym.baselines.micro import build_model
-from tests.baselines.conftest import micro_config
+from tests.baselines.helpers import micro_config
 
 
 def _rows(seed: int = 0) -> list[Row]:
@@ -120,8 +120,8 @@ def test_gradient_checkpointing_leaves_the_gradients_unchanged(tmp_path: Path) -
         torch.testing.assert_close(grads[1][k], g, rtol=1e-6, atol=1e-9)
 
 
-def _recording(split, seen: list[int]):  # type: ignore[no-untyped-def]
-    def wrapped(prepared, agent):  # type: ignore[no-untyped-def]
+def _recording(split, seen: list[int]):
+    def wrapped(prepared, agent):
         batches = split(prepared, agent)
         seen.extend(len(b) for b in batches)
         return batches
@@ -137,7 +137,7 @@ def test_token_budget_micro_batches_give_the_same_update(tmp_path: Path) -> None
                               env_id="voting-arith-v0")  # fmt: skip
         trainer = GRPOTrainer(config)
         seen: list[int] = []
-        trainer._micro_batches = _recording(trainer._micro_batches, seen)  # type: ignore[method-assign]
+        trainer._micro_batches = _recording(trainer._micro_batches, seen)
         trainer.train_step()
         sizes.append(seen)
         params = trainer.policies.learners["shared"].params

@@ -1,16 +1,23 @@
-"""A run killed mid-way and resumed from its checkpoint reproduces the uninterrupted run."""
+"""A run killed mid-way and resumed from its checkpoint reproduces the uninterrupted run.
+
+The run to kill is paused by its reward function (:mod:`tests.baselines.gated_reward`) in the
+step after its fourth-step checkpoint, and reports that through a pipe: the kill always
+lands at the same point, however fast or busy the machine is.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.baselines.gated_reward import GATE
 
 pytest.importorskip("torch")
 
@@ -22,7 +29,7 @@ def _command(out: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "rolegym.cli", "train", "--preset", "micro",
         "--output_dir", str(out), "--max_steps", "10", "--save_steps", "2",
-        "--reward_fn", "tests.baselines.slow_reward:chars", "--policy", "isolated",
+        "--reward_fn", "tests.baselines.gated_reward:chars", "--policy", "isolated",
         "--env_id", "voting-arith-v0", "--tasks_per_step", "2", "--num_generations", "4",
         "--disable_tqdm", "--logging_steps", "0", "--learning_rate", "0.01", *extra,
     ]  # fmt: skip
@@ -35,22 +42,39 @@ def _metrics(out: Path) -> list[dict]:
     ]
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_exactly(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    subprocess.run(_command(straight), cwd=ROOT, env=env, check=True, capture_output=True)
-
-    proc = subprocess.Popen(_command(killed), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    paused_r, paused_w = os.pipe()  # the run says "paused" here
+    hold_r, hold_w = os.pipe()  # and waits on this one, whose writing end only the test holds
+    gate = f"{killed / 'checkpoint-000004'}:{paused_w}:{hold_r}"
+    proc = subprocess.Popen(_command(killed), cwd=ROOT, env={**env, GATE: gate},
+                            pass_fds=(paused_w, hold_r), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.monotonic() + 240
-    while not (killed / "checkpoint-000004").exists():
-        assert proc.poll() is None, "the run ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert not (killed / "summary.json").exists(), "killed too late: the run had finished"
-    assert len(_metrics(killed)) >= 4
+    os.close(paused_w)
+    os.close(hold_r)
+    try:
+        # the uninterrupted run meanwhile (the gate is not set for it)
+        subprocess.run(_command(straight), cwd=ROOT, env=env, check=True, capture_output=True)
+        ready, _, _ = select.select([paused_r], [], [], 600)  # a deadline only against hangs
+        assert ready and os.read(paused_r, 16) == b"paused\n", "the run never paused"
+        assert proc.poll() is None
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(paused_r)
+        os.close(hold_w)
+    assert proc.returncode == -signal.SIGKILL
+    # killed in step 5: the evaluation before training and steps 1-4 are logged, not more
+    assert [m["step"] for m in _metrics(killed)] == [0, 1, 2, 3, 4]
+    assert [p.name for p in sorted(killed.glob("checkpoint-*"))] == [
+        "checkpoint-000002",
+        "checkpoint-000004",
+    ]
 
     done = subprocess.run(_command(killed, "--resume"), cwd=ROOT, env=env, capture_output=True,
                           text=True)  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rolegym.baselines.grpo.trainer import GRPOTrainer
-from tests.baselines.conftest import micro_config
+from tests.baselines.helpers import micro_config
 
 
 def test_tensorboard_events_are_written(tmp_path: Path) -> None:

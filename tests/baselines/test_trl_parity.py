@@ -165,7 +165,7 @@ def test_advantages_match_trl(model_path: str, tmp_path: Path, scale: str) -> No
         )
         for i, row in enumerate(rows)
     ]
-    ours = compute_advantages(samples, group_by="task", scale=scale)  # type: ignore[arg-type]
+    ours = compute_advantages(samples, group_by="task", scale=scale)
     assert ours == pytest.approx(trl_advantages, rel=1e-6, abs=1e-6)
     assert trl_advantages[size : 2 * size] == [0.0] * size  # the zero-std group
 
@@ -287,7 +287,7 @@ def _rolegym_loss(
     return grpo_loss(
         per_token,
         inputs["completion_mask"],
-        loss_type=loss_type,  # type: ignore[arg-type]
+        loss_type=loss_type,
         max_completion_length=MAX_COMPLETION_LENGTH,
     )
 

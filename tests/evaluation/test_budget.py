@@ -104,7 +104,7 @@ def test_eval_command_on_a_local_model_with_a_token_budget(
     budgets: list[int | None] = []
     batches = HFEngine.batches
 
-    def spy(self: HFEngine, prompt_lengths):  # type: ignore[no-untyped-def]
+    def spy(self: HFEngine, prompt_lengths):
         budgets.append(self.max_batch_tokens)
         return batches(self, prompt_lengths)
 

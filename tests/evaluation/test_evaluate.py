@@ -100,7 +100,7 @@ def test_micro_model_result_file_round_trips(tmp_path: Path) -> None:
 def test_checkpoint_of_a_run_is_a_system(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     from rolegym.baselines.grpo.trainer import GRPOTrainer
-    from tests.baselines.conftest import micro_config
+    from tests.baselines.helpers import micro_config
 
     config = micro_config(tmp_path, env_id="voting-arith-v0", policy="isolated", max_steps=2,
                           save_steps=1)  # fmt: skip
@@ -115,6 +115,40 @@ def test_checkpoint_of_a_run_is_a_system(tmp_path: Path) -> None:
     assert result["label"] == "run@2"
     first = load_system(str(tmp_path / "run" / "checkpoint-000001"))
     assert first.info["step"] == 1
+
+
+def test_eval_of_an_isolated_run_with_a_scripted_role_plays_the_script(tmp_path: Path) -> None:
+    """``rolegym eval`` of a checkpoint routes roles as the trainer did (one function).
+
+    Isolated-Policy with the generators scripted (the oracle): the run has one learner, the
+    aggregator's; the generators have none. Evaluation must not ask the engine for a
+    ``generator`` model (the KeyError this test was written for), and the oracle, not the
+    model, must play the generators: every generated answer right, no model tokens.
+    """
+    pytest.importorskip("torch")
+    from typer.testing import CliRunner
+
+    from rolegym.baselines.grpo.trainer import GRPOTrainer
+    from rolegym.cli import app
+    from tests.baselines.helpers import micro_config
+
+    config = micro_config(tmp_path, env_id="voting-arith-v0", policy="isolated", max_steps=1,
+                          scripted_roles={"generator": "oracle"})  # fmt: skip
+    trainer = GRPOTrainer(config)
+    assert trainer.learner_names == ["aggregator"]
+    trainer.train()
+    out = tmp_path / "eval.json"
+    result = CliRunner().invoke(app, ["eval", str(tmp_path / "run"), "--out", str(out),
+                                      "--problems", "3", "--device", "cpu"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    saved = load_result(out)
+    assert saved["system"]["policy_map"] == {"generator": "scripted:oracle",
+                                             "aggregator": "aggregator"}  # fmt: skip
+    cell = saved["cells"][0]
+    gen, agg = cell["roles"]["generator"], cell["roles"]["aggregator"]
+    assert gen["calls"] == 3 * 3 and gen["answer_accuracy"] == 1.0  # the oracle's answers
+    assert gen["mean_tokens"] == 0.0  # no engine call: scripted outputs carry no token ids
+    assert agg["calls"] == 3 and agg["mean_tokens"] > 0  # the learner generated
 
 
 def test_an_openai_endpoint_is_evaluated_like_the_model_behind_it() -> None:

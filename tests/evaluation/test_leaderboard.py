@@ -218,7 +218,7 @@ console.log(JSON.stringify(data.clicks.map(([id, col, show]) => {
         input=json.dumps({"tables": tables, "script": script.group(1), "clicks": clicks}),
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=300,  # only against a hang
         check=True,
     )
     asc, desc, by_name, p_asc, p_desc = json.loads(done.stdout)

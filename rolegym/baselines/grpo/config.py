@@ -22,10 +22,14 @@ every 5); ``"micro"`` is a CPU-sized run of a micro model built in code, rewarde
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from rolegym.envs.episode import GROUP_SCOPES, parse_group_scope
 
 __all__ = ["PRESETS", "GRPOConfig", "load_config", "paper_completion_length"]
 
@@ -98,8 +102,10 @@ class GRPOConfig:
         adam_beta2: AdamW beta2.
         adam_epsilon: AdamW epsilon.
         max_grad_norm: Per-learner gradient clipping (0: none).
-        lr_scheduler_type: ``"constant"``, ``"linear"`` or ``"cosine"`` (each learner's
-            scheduler steps once per training step).
+        lr_scheduler_type: ``"constant"``, ``"linear"``, ``"cosine"``, ``"cosine_with_restarts"``,
+            ``"polynomial"``, ``"constant_with_warmup"`` or ``"inverse_sqrt"``: the
+            ``transformers`` schedules that need no argument beyond the warm-up and step
+            counts (each learner's scheduler steps once per training step).
         warmup_steps: Linear warm-up steps.
         max_steps: Training steps.
         per_device_train_batch_size: Most completions per forward/backward micro-batch (memory
@@ -167,7 +173,15 @@ class GRPOConfig:
     adam_beta2: float = 0.999
     adam_epsilon: float = 1e-8
     max_grad_norm: float = 1.0
-    lr_scheduler_type: Literal["constant", "linear", "cosine"] = "constant"
+    lr_scheduler_type: Literal[
+        "constant",
+        "linear",
+        "cosine",
+        "cosine_with_restarts",
+        "polynomial",
+        "constant_with_warmup",
+        "inverse_sqrt",
+    ] = "constant"
     warmup_steps: int = 0
     max_steps: int = 500
     per_device_train_batch_size: int = 16
@@ -190,10 +204,30 @@ class GRPOConfig:
     disable_tqdm: bool = False
 
     def __post_init__(self) -> None:
+        """Check every option now, not inside the first update.
+
+        An option typed ``Literal[...]`` must be one of its values, and ``group_by`` one of
+        :data:`rolegym.envs.episode.GROUP_SCOPES` (or a spelling of one); the message lists
+        the allowed values. Role names (``policy_groups``, ``trainable_roles``,
+        ``scripted_roles``) depend on the env and are checked when the trainer is built
+        (:func:`rolegym.baselines.grpo.routing.route_roles`), with the env's roles listed.
+
+        Raises:
+            ValueError: For the first option out of range.
+        """
         if self.max_completion_length is None:
             self.max_completion_length = paper_completion_length(self.env_id)
+        for name, allowed in _choices().items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+        try:
+            parse_group_scope(self.group_by)
+        except ValueError:
+            raise ValueError(
+                f"group_by must be one of {list(GROUP_SCOPES)}, got {self.group_by!r}"
+            ) from None
         checks = [
-            (self.policy in ("shared", "isolated"), "policy must be 'shared' or 'isolated'"),
             (self.num_generations >= 1, "num_generations must be >= 1"),
             (self.tasks_per_step >= 1, "tasks_per_step must be >= 1"),
             (self.num_iterations >= 1, "num_iterations must be >= 1"),
@@ -203,11 +237,6 @@ class GRPOConfig:
                 "max_tokens_per_microbatch must be >= 1 (or None)",
             ),
             (self.max_steps >= 0, "max_steps must be >= 0"),
-            (self.engine in ("hf", "vllm"), "engine must be 'hf' or 'vllm'"),
-            (
-                self.normalizer_scope in ("global", "policy", "role"),
-                "normalizer_scope must be 'global', 'policy' or 'role'",
-            ),
             (set(self.report_to) <= {"tensorboard", "wandb"}, "report_to: tensorboard, wandb"),
         ]
         for ok, message in checks:
@@ -232,6 +261,17 @@ class GRPOConfig:
         if unknown:
             raise ValueError(f"unknown GRPOConfig option(s) {unknown}; known: {sorted(known)}")
         return cls(**data)
+
+
+@functools.cache
+def _choices() -> dict[str, tuple[Any, ...]]:
+    """Option -> its allowed values, for every option typed ``Literal[...]``."""
+    hints = typing.get_type_hints(GRPOConfig)
+    return {
+        name: typing.get_args(hint)
+        for name, hint in hints.items()
+        if typing.get_origin(hint) is Literal
+    }
 
 
 #: Named settings; a config file or flags override them field by field.

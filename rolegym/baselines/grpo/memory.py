@@ -53,7 +53,7 @@ class _HeadLogProbs(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         hidden: torch.Tensor,
         weight: torch.Tensor,
@@ -94,7 +94,7 @@ class _HeadLogProbs(torch.autograd.Function):
         return logp, entropy
 
     @staticmethod
-    def backward(ctx: Any, grad_logp: torch.Tensor, _grad_entropy: Any) -> tuple[Any, ...]:  # type: ignore[override]
+    def backward(ctx: Any, grad_logp: torch.Tensor, _grad_entropy: Any) -> tuple[Any, ...]:
         if ctx.expect:
             weight, targets, mean_w = ctx.saved_tensors
             g = grad_logp.to(mean_w.dtype)
@@ -128,9 +128,12 @@ class _HeadLogProbs(torch.autograd.Function):
 
 
 def _logits(
-    h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, temperature: float,
+    h: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    temperature: float,
     out_dtype: torch.dtype,
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     with torch.autocast(h.device.type, enabled=False):  # the head in the weights' precision
         z = F.linear(h.to(weight.dtype), weight, bias).to(out_dtype)
     return z / temperature if temperature > 0 else z

@@ -98,9 +98,9 @@ def build_rows(
             if not turn.extras.get("completion_token_ids"):
                 continue
             if reward_fn is not None:
-                sample = dataclasses.replace(sample, reward=float(reward_fn(ep, turn, tasks[k])))  # type: ignore[index]
+                sample = dataclasses.replace(sample, reward=float(reward_fn(ep, turn, tasks[k])))
             samples.append(sample)
-    advantages = compute_advantages(samples, group_by=group_by, baseline=baseline, scale=scale)  # type: ignore[arg-type]
+    advantages = compute_advantages(samples, group_by=group_by, baseline=baseline, scale=scale)
     groups = group_samples(samples, group_by)
     zero_std = sum(1 for g in groups.values() if len({s.reward for s in g}) == 1)
     rows = [
@@ -155,17 +155,22 @@ def sequence_logprobs(
     """
     split = split_head(model)
     if split is None:
-        return full_sequence_logprobs(model, rows, temperature=temperature, pad_id=pad_id,
-                                      with_entropy=with_entropy)  # fmt: skip
+        return full_sequence_logprobs(
+            model, rows, temperature=temperature, pad_id=pad_id, with_entropy=with_entropy
+        )
     backbone, head = split
     ids, attn, positions, targets, mask = _layout(rows, pad_id, next(model.parameters()).device)
     hidden = backbone(input_ids=ids, attention_mask=attn, use_cache=False).last_hidden_state
     keep = mask.bool()
     picked_rows = torch.arange(len(rows), device=ids.device)[:, None].expand_as(positions)[keep]
     logp_flat, entropy_flat = head_logprobs(
-        hidden[picked_rows, positions[keep]], head, targets[keep], temperature=temperature,
-        with_entropy=with_entropy, chunk=chunk or HEAD_CHUNK,
-    )  # fmt: skip
+        hidden[picked_rows, positions[keep]],
+        head,
+        targets[keep],
+        temperature=temperature,
+        with_entropy=with_entropy,
+        chunk=chunk or HEAD_CHUNK,
+    )
     logp = logp_flat.new_zeros(mask.shape)
     logp[keep] = logp_flat
     entropy = None

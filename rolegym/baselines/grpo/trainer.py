@@ -50,24 +50,25 @@ from typing import Any, NamedTuple
 
 import torch
 
+from rolegym.baselines.grpo.checkpoints import latest_checkpoint, read_checkpoint, write_checkpoint
 from rolegym.baselines.grpo.config import GRPOConfig
 from rolegym.baselines.grpo.diagnostics import backward_by_agent, gradient_metrics, gram_matrix
+from rolegym.baselines.grpo.distributed import DataParallel
 from rolegym.baselines.grpo.loss import per_token_loss, token_weights
 from rolegym.baselines.grpo.memory import (
     checkpointing,
     gradient_checkpointing_enable,
     micro_batches,
 )
-from rolegym.baselines.grpo.policies import FROZEN, PolicySet, policy_map
+from rolegym.baselines.grpo.policies import FROZEN, PolicySet
+from rolegym.baselines.grpo.routing import ScriptedEngine, route_roles, scripted_players
 from rolegym.baselines.grpo.rows import RewardFn, Row, build_rows, sequence_logprobs
+from rolegym.baselines.grpo.sinks import MetricSinks
 from rolegym.envs.episode import Episode
 from rolegym.registration import make
 from rolegym.rollout.batch import EpisodeBatch
-from rolegym.rollout.types import Completion, Request, by_policy
 
 __all__ = ["GRPOTrainer", "Prepared", "latest_checkpoint", "load_reward_fn", "rollout_seed"]
-
-SCRIPTED_PREFIX = "scripted:"
 
 
 def rollout_seed(seed: int, step: int, rank: int = 0) -> int:
@@ -85,65 +86,6 @@ def load_reward_fn(spec: str) -> RewardFn:
     if not callable(fn):
         raise ValueError(f"reward_fn {spec!r} is not a callable")
     return fn
-
-
-class _Dist:
-    """The data-parallel context (one process unless launched with accelerate/torchrun)."""
-
-    def __init__(self) -> None:
-        import torch.distributed as dist
-
-        if not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            from accelerate import PartialState  # sets up the process group from the launcher
-
-            PartialState()
-        self.on = dist.is_available() and dist.is_initialized()
-        self.rank = dist.get_rank() if self.on else 0
-        self.world = dist.get_world_size() if self.on else 1
-
-    def sum_(self, tensor: torch.Tensor) -> None:
-        if self.on:
-            import torch.distributed as dist
-
-            dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-
-    def summed(self, tensor: torch.Tensor) -> torch.Tensor:
-        out = tensor.clone()
-        self.sum_(out)
-        return out
-
-    def gather(self, obj: Any) -> list[Any]:
-        if not self.on:
-            return [obj]
-        import torch.distributed as dist
-
-        out: list[Any] = [None] * self.world
-        dist.all_gather_object(out, obj)
-        return out
-
-
-class _Engine:
-    """Routes requests: scripted roles to their scripted policies, the rest to the model engine."""
-
-    def __init__(self, model_engine: Any, batch: EpisodeBatch, scripted: dict[str, Any]) -> None:
-        self.model_engine, self.batch, self.scripted = model_engine, batch, scripted
-
-    def generate(self, requests: Sequence[Request]) -> list[Completion | str]:
-        out: list[Completion | str] = [""] * len(requests)
-        model_idx = []
-        for policy_id, idx in by_policy(requests).items():
-            if policy_id.startswith(SCRIPTED_PREFIX):
-                play = self.scripted[policy_id]
-                for i in idx:
-                    r = requests[i]
-                    out[i] = play(self.batch.envs[r.env_index].unwrapped, r.agent)
-            else:
-                model_idx.extend(idx)
-        if model_idx:
-            done = self.model_engine.generate([requests[i] for i in model_idx])
-            for i, c in zip(model_idx, done, strict=True):
-                out[i] = c
-        return out
 
 
 @dataclass
@@ -193,7 +135,7 @@ class GRPOTrainer:
         eval_env_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.config = c = config
-        self.dist = _Dist()
+        self.dist = DataParallel()
         self.step = 0
         self.output_dir = Path(c.output_dir)
         self.reward_fn = reward_fn or (load_reward_fn(c.reward_fn) if c.reward_fn else None)
@@ -230,21 +172,10 @@ class GRPOTrainer:
         agents = list(probe.possible_agents)
         self.role_of_agent = {a: probe.role(a) for a in agents}
         self.roles = list(dict.fromkeys(self.role_of_agent.values()))
-        for role, name in c.scripted_roles.items():
-            if role not in self.roles:
-                raise ValueError(f"scripted_roles names {role!r}; the roles are {self.roles}")
-            if name not in _scripted_policies():
-                raise ValueError(f"unknown scripted policy {name!r}; know {_scripted_policies()}")
-        unknown = set(c.trainable_roles or ()) - set(self.roles)
-        if unknown:
-            raise ValueError(f"trainable_roles names {sorted(unknown)}; roles are {self.roles}")
-        model_roles = [r for r in self.roles if r not in c.scripted_roles]
-        learning = set(c.trainable_roles) if c.trainable_roles is not None else set(model_roles)
-        learning -= set(c.scripted_roles)
-        if not learning:
-            raise ValueError("no role learns: check trainable_roles and scripted_roles")
-        mapping = policy_map(c.policy, model_roles, c.policy_groups)
-        self.policy_of = {r: (mapping[r] if r in learning else FROZEN) for r in model_roles}
+        routing = route_roles(self.roles, policy=c.policy, policy_groups=c.policy_groups,
+                              trainable_roles=c.trainable_roles,
+                              scripted_roles=c.scripted_roles)  # fmt: skip
+        self.policy_of = routing.policy_of
         self.policies = PolicySet(
             base, self.policy_of, use_peft=c.use_peft,
             lora={"r": c.lora_r, "lora_alpha": c.lora_alpha, "lora_dropout": c.lora_dropout,
@@ -257,8 +188,7 @@ class GRPOTrainer:
         )  # fmt: skip
         self.learner_names = list(self.policies.learners)
 
-        route = {r: self.policy_of[r] for r in model_roles}
-        route |= {r: SCRIPTED_PREFIX + n for r, n in c.scripted_roles.items()}
+        route = routing.routes
         if c.tasks_per_step % self.dist.world:
             raise ValueError(f"tasks_per_step must divide among {self.dist.world} processes")
         local_tasks = c.tasks_per_step // self.dist.world
@@ -266,10 +196,8 @@ class GRPOTrainer:
             c.env_id, local_tasks * c.num_generations, group_size=c.num_generations,
             policy_map=route, workers=c.rollout_workers, **c.env_kwargs,
         )  # fmt: skip
-        scripted = {
-            SCRIPTED_PREFIX + n: _scripted_policies()[n](c.seed) for n in c.scripted_roles.values()
-        }
-        self.engine = _Engine(self._model_engine(c.temperature), self.batch, scripted)
+        scripted = scripted_players(c.scripted_roles, c.seed)
+        self.engine = ScriptedEngine(self._model_engine(c.temperature), self.batch, scripted)
         self.eval_batch: EpisodeBatch | None = None
         self.eval_task_ids: list[str] = []
         if c.eval_steps or c.eval_on_start:
@@ -286,11 +214,11 @@ class GRPOTrainer:
                     c.env_id, len(self.eval_task_ids), group_size=1, policy_map=route,
                     workers=c.rollout_workers, **kwargs,
                 )  # fmt: skip
-                self.eval_engine = _Engine(
+                self.eval_engine = ScriptedEngine(
                     self._model_engine(c.eval_temperature), self.eval_batch, scripted
                 )
         self.eval_history: list[dict[str, float]] = []
-        self._writers: list[Any] = []
+        self.sinks = MetricSinks(self.output_dir, c.report_to, c.to_dict(), rank=self.dist.rank)
 
     # ------------------------------------------------------------------ setup
 
@@ -412,11 +340,11 @@ class GRPOTrainer:
                 raise FileNotFoundError(f"no checkpoint in {self.output_dir} to resume from")
             self.load_checkpoint(path)
         elif self.dist.rank == 0:
-            (self.output_dir / "metrics.jsonl").write_text("")
+            self.sinks.path.write_text("")
             (self.output_dir / "config.json").write_text(
                 json.dumps(c.to_dict(), indent=2, default=repr)
             )
-        self._open_writers()
+        self.sinks.open()
         last: dict[str, Any] = {}
         with _progress(disable=c.disable_tqdm or self.dist.rank != 0) as bar:
             task = bar.add_task("GRPO", total=c.max_steps, completed=self.step, status="")
@@ -439,7 +367,7 @@ class GRPOTrainer:
         if not c.save_steps or self.step % c.save_steps:
             self.save_checkpoint()
         self.save_final()
-        self._close_writers()
+        self.sinks.close()
         return {"metrics": last, **self.eval_summary()}
 
     def rollout(self, step: int) -> list[Episode]:
@@ -698,38 +626,8 @@ class GRPOTrainer:
 
     # ------------------------------------------------------------------ logging
 
-    def _open_writers(self) -> None:
-        if self.dist.rank != 0:
-            return
-        if "tensorboard" in self.config.report_to:
-            from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package
-
-            self._writers.append(SummaryWriter(str(self.output_dir / "tensorboard")))
-        if "wandb" in self.config.report_to:
-            import wandb
-
-            self._writers.append(wandb.init(project="rolegym", dir=str(self.output_dir),
-                                            config=self.config.to_dict()))  # fmt: skip
-
-    def _close_writers(self) -> None:
-        for w in self._writers:
-            (getattr(w, "close", None) or w.finish)()
-        self._writers = []
-
     def _log(self, metrics: dict[str, Any]) -> None:
-        if self.dist.rank != 0:
-            return
-        line = {k: v for k, v in metrics.items() if isinstance(v, int | float | str)}
-        with (self.output_dir / "metrics.jsonl").open("a") as f:
-            f.write(json.dumps(line, sort_keys=True) + "\n")
-        step = int(metrics.get("step", self.step))
-        for w in self._writers:
-            numbers = {k: v for k, v in line.items() if isinstance(v, int | float) and k != "step"}
-            if hasattr(w, "add_scalar"):
-                for k, v in numbers.items():
-                    w.add_scalar(k, v, step)
-            else:
-                w.log(numbers, step=step)
+        self.sinks.log(metrics, int(metrics.get("step", self.step)))
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -737,26 +635,15 @@ class GRPOTrainer:
         """Write ``checkpoint-<step>`` (atomically); returns its path (rank 0) or ``None``."""
         if self.dist.rank != 0:
             return None
-        final = self.output_dir / f"checkpoint-{self.step:06d}"
-        tmp = self.output_dir / f".tmp-checkpoint-{self.step:06d}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        torch.save({n: lr.state_dict() for n, lr in self.policies.learners.items()},
-                   tmp / "learners.pt")  # fmt: skip
         state = {
             "step": self.step,
             "data_position": {"seed": self.config.seed, "next_step": self.step},
             "eval_history": self.eval_history,
             "config": self.config.to_dict(),
         }
-        (tmp / "trainer_state.json").write_text(json.dumps(state, indent=2, default=repr))
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-        limit = self.config.save_total_limit
-        if limit:
-            for old in sorted(self.output_dir.glob("checkpoint-*"))[:-limit]:
-                shutil.rmtree(old, ignore_errors=True)
-        return final
+        learners = {n: lr.state_dict() for n, lr in self.policies.learners.items()}
+        return write_checkpoint(self.output_dir, self.step, learners, state,
+                                total_limit=self.config.save_total_limit)  # fmt: skip
 
     def load_checkpoint(self, path: str | Path, *, truncate_metrics: bool = True) -> None:
         """Restore a :meth:`save_checkpoint` directory.
@@ -765,23 +652,15 @@ class GRPOTrainer:
             path: The checkpoint directory.
             truncate_metrics: Drop the metrics logged after it (resuming; off to only load).
         """
-        path = Path(path)
-        state = json.loads((path / "trainer_state.json").read_text())
-        learners = torch.load(path / "learners.pt", map_location=self.device, weights_only=True)
+        learners, state = read_checkpoint(path, map_location=self.device)
         for name, learner in self.policies.learners.items():
             if name not in learners:
                 raise ValueError(f"{path} has no learner {name!r} (has {sorted(learners)})")
             learner.load_state_dict(learners[name])
         self.step = int(state["step"])
         self.eval_history = list(state["eval_history"])
-        metrics = self.output_dir / "metrics.jsonl"
-        if truncate_metrics and self.dist.rank == 0 and metrics.exists():
-            kept = [
-                line
-                for line in metrics.read_text().splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= self.step
-            ]
-            metrics.write_text("".join(line + "\n" for line in kept))
+        if truncate_metrics:
+            self.sinks.truncate(self.step)
         self._sync_vllm()
 
     def save_final(self) -> Path | None:
@@ -802,18 +681,6 @@ class GRPOTrainer:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _scripted_policies() -> dict[str, Callable[..., Any]]:
-    from rolegym.envs.scripted import SCRIPTED_POLICIES
-
-    return SCRIPTED_POLICIES
-
-
-def latest_checkpoint(output_dir: str | Path) -> Path | None:
-    """The newest ``checkpoint-*`` directory of a run, or ``None``."""
-    found = sorted(Path(output_dir).glob("checkpoint-*"))
-    return found[-1] if found else None
 
 
 def _mean(values: Sequence[float]) -> float:
