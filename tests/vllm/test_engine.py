@@ -15,7 +15,7 @@ from rolegym.baselines.grpo.rows import Row, sequence_logprobs  # noqa: E402
 from rolegym.rollout.engines.hf import HFEngine  # noqa: E402
 from rolegym.rollout.engines.vllm import VLLMEngine  # noqa: E402
 from rolegym.rollout.types import Request  # noqa: E402
-from tests.vllm.conftest import hf_peft, make_adapter  # noqa: E402
+from tests.vllm.helpers import hf_peft, make_adapter  # noqa: E402
 
 pytestmark = pytest.mark.vllm
 
