@@ -161,9 +161,12 @@ def build_model(shapes: dict[str, Any], tokenizer: Any, seed: int) -> Qwen3ForCa
     fields = dict(shapes)
     rope = {"rope_type": "default", "rope_theta": fields.pop("rope_theta")}
     config = Qwen3Config(
-        **fields, rope_parameters=rope, pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id, bos_token_id=None,
-    )  # fmt: skip
+        **fields,
+        rope_parameters=rope,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = Qwen3ForCausalLM(config)
@@ -227,8 +230,11 @@ def requests_for(cfg: Config, n: int) -> list[Request]:
         messages = tuple(dict(m) for m in env.observe(agent)["messages"])
         seed = sampling_seed(cfg.seed, agent, 0, i)
         role = env.unwrapped.role(agent)
-        out.append(Request(env_index=i, agent=agent, role=role, turn=0, messages=messages,
-                           sampling_seed=seed))  # fmt: skip
+        out.append(
+            Request(
+                env_index=i, agent=agent, role=role, turn=0, messages=messages, sampling_seed=seed
+            )
+        )
     return out
 
 
@@ -306,14 +312,25 @@ def run_train_step(cfg: Config, model_dir: Path, device: torch.device) -> dict[s
     trainer = None
     with tempfile.TemporaryDirectory(prefix="gpu_check-run-") as run_dir:
         config = load_config(
-            "paper", model_name_or_path=str(model_dir), engine="hf", env_id=cfg.env_id,
-            env_kwargs={"dataset": cfg.dataset}, max_completion_length=cap,
-            tasks_per_step=cfg.tasks_per_step, num_generations=cfg.num_generations,
-            per_device_train_batch_size=cfg.per_device_train_batch_size, eval_steps=0,
-            eval_on_start=False, save_steps=0, disable_tqdm=True, output_dir=run_dir,
-            device=device.type, torch_dtype=out["torch_dtype"], seed=cfg.seed,
+            "paper",
+            model_name_or_path=str(model_dir),
+            engine="hf",
+            env_id=cfg.env_id,
+            env_kwargs={"dataset": cfg.dataset},
+            max_completion_length=cap,
+            tasks_per_step=cfg.tasks_per_step,
+            num_generations=cfg.num_generations,
+            per_device_train_batch_size=cfg.per_device_train_batch_size,
+            eval_steps=0,
+            eval_on_start=False,
+            save_steps=0,
+            disable_tqdm=True,
+            output_dir=run_dir,
+            device=device.type,
+            torch_dtype=out["torch_dtype"],
+            seed=cfg.seed,
             reward_fn=cfg.reward_fn or None,
-        )  # fmt: skip
+        )
         out["lora_r"], out["diagnostics"] = config.lora_r, config.diagnostics
         try:
             start = time.perf_counter()
@@ -395,9 +412,12 @@ def main(cfg: Config) -> dict[str, Any]:
             results["wall_s"] = time.perf_counter() - begin
             write(cfg, results)
             g = results["generation"]
-            print(f"generation: {g['requests']} requests x <= {g['max_new_tokens']} tokens, "
-                  f"{g['completion_tokens']} tokens in {g['wall_s']:.1f} s = "
-                  f"{g['tokens_per_s']:.1f} tokens/s", flush=True)  # fmt: skip
+            print(
+                f"generation: {g['requests']} requests x <= {g['max_new_tokens']} tokens, "
+                f"{g['completion_tokens']} tokens in {g['wall_s']:.1f} s = "
+                f"{g['tokens_per_s']:.1f} tokens/s",
+                flush=True,
+            )
         del model
         release(device)
         if cfg.train:
@@ -410,8 +430,10 @@ def main(cfg: Config) -> dict[str, Any]:
                 if t["finished"]
                 else (t["error"] or "")[:200]
             )
-            print(f"train step ({state}): {extra}; peak memory {t['peak_memory_gib']:.2f} GiB "
-                  f"({t['peak_memory_kind']})")  # fmt: skip
+            print(
+                f"train step ({state}): {extra}; peak memory {t['peak_memory_gib']:.2f} GiB "
+                f"({t['peak_memory_kind']})"
+            )
     results["wall_s"] = time.perf_counter() - begin
     results["complete"] = True
     write(cfg, results)

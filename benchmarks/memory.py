@@ -267,14 +267,19 @@ def build_model(cfg: Config, tokenizer: Any) -> torch.nn.Module:
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     config = Qwen3Config(
-        vocab_size=cfg.vocab_size, hidden_size=cfg.hidden_size,
-        intermediate_size=cfg.intermediate_size, num_hidden_layers=cfg.num_hidden_layers,
-        num_attention_heads=cfg.num_attention_heads, num_key_value_heads=cfg.num_key_value_heads,
-        head_dim=cfg.head_dim, tie_word_embeddings=cfg.tie_word_embeddings,
+        vocab_size=cfg.vocab_size,
+        hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.intermediate_size,
+        num_hidden_layers=cfg.num_hidden_layers,
+        num_attention_heads=cfg.num_attention_heads,
+        num_key_value_heads=cfg.num_key_value_heads,
+        head_dim=cfg.head_dim,
+        tie_word_embeddings=cfg.tie_word_embeddings,
         max_position_embeddings=cfg.max_position_embeddings,
-        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
         bos_token_id=None,
-    )  # fmt: skip
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = Qwen3ForCausalLM(config)
@@ -289,8 +294,9 @@ def row_tokens(cfg: Config, length: int) -> list[tuple[list[int], list[int], flo
     """
     gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + length)
     low = 4  # <pad>, <unk>, <|im_start|>, <|im_end|>
-    prompts = torch.randint(low, cfg.vocab_size, (cfg.rows_per_update, cfg.prompt_length),
-                            generator=gen)  # fmt: skip
+    prompts = torch.randint(
+        low, cfg.vocab_size, (cfg.rows_per_update, cfg.prompt_length), generator=gen
+    )
     completions = torch.randint(low, cfg.vocab_size, (cfg.rows_per_update, length), generator=gen)
     return [
         (prompts[i].tolist(), completions[i].tolist(), 1.0 if i % 2 == 0 else -1.0)
@@ -352,28 +358,65 @@ class _Rolegym(_Side):
         if "gradient_checkpointing" in supported:
             extra["gradient_checkpointing"] = cfg.gradient_checkpointing
         config = GRPOConfig(
-            env_id=ENV_ID, model_name_or_path="micro:qwen3", policy="shared", use_peft=True,
-            lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0,
-            lora_target_modules="all-linear", torch_dtype="float32", device="cpu", engine="hf",
-            num_generations=cfg.rows_per_update, tasks_per_step=1, temperature=1.0,
-            max_completion_length=length, scale_rewards="none", loss_type=cfg.loss_type,
-            epsilon=0.2, epsilon_high=0.28, beta=0.0, num_iterations=1,
-            learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay, adam_beta1=0.9,
-            adam_beta2=0.999, adam_epsilon=1e-8, max_grad_norm=1.0, lr_scheduler_type="constant",
-            max_steps=cfg.updates, per_device_train_batch_size=cfg.rows_per_update,
-            diagnostics=diagnostics, eval_steps=0, eval_on_start=False, save_steps=0,
-            logging_steps=0, disable_tqdm=True, output_dir=str(tmp), seed=cfg.seed, **extra,
-        )  # fmt: skip
+            env_id=ENV_ID,
+            model_name_or_path="micro:qwen3",
+            policy="shared",
+            use_peft=True,
+            lora_r=cfg.lora_r,
+            lora_alpha=cfg.lora_alpha,
+            lora_dropout=0.0,
+            lora_target_modules="all-linear",
+            torch_dtype="float32",
+            device="cpu",
+            engine="hf",
+            num_generations=cfg.rows_per_update,
+            tasks_per_step=1,
+            temperature=1.0,
+            max_completion_length=length,
+            scale_rewards="none",
+            loss_type=cfg.loss_type,
+            epsilon=0.2,
+            epsilon_high=0.28,
+            beta=0.0,
+            num_iterations=1,
+            learning_rate=cfg.learning_rate,
+            weight_decay=cfg.weight_decay,
+            adam_beta1=0.9,
+            adam_beta2=0.999,
+            adam_epsilon=1e-8,
+            max_grad_norm=1.0,
+            lr_scheduler_type="constant",
+            max_steps=cfg.updates,
+            per_device_train_batch_size=cfg.rows_per_update,
+            diagnostics=diagnostics,
+            eval_steps=0,
+            eval_on_start=False,
+            save_steps=0,
+            logging_steps=0,
+            disable_tqdm=True,
+            output_dir=str(tmp),
+            seed=cfg.seed,
+            **extra,
+        )
         self.trainer = GRPOTrainer(config, model=self.model, tokenizer=tokenizer)
         role = next(r for r in self.trainer.roles if self.trainer.policies.learner_name(r))
         agent = next(a for a, r in self.trainer.role_of_agent.items() if r == role)
         self.learner = str(self.trainer.policies.learner_name(role))
         tokens = row_tokens(cfg, length)
         self.rows = [
-            Row(prompt_ids=p, completion_ids=c, truncated=False, reward=a, advantage=a,
-                role=role, agent=agent, learner=self.learner, group=("task-0", agent, 0))
+            Row(
+                prompt_ids=p,
+                completion_ids=c,
+                truncated=False,
+                reward=a,
+                advantage=a,
+                role=role,
+                agent=agent,
+                learner=self.learner,
+                group=("task-0", agent, 0),
+            )
             for p, c, a in tokens
-        ]  # fmt: skip
+        ]
         self.handed_hash = rows_hash(
             [(r.prompt_ids, r.completion_ids, r.advantage) for r in self.rows]
         )
@@ -402,15 +445,19 @@ def _checkpointing_as_trainer_train(trainer: Any) -> None:
     without ``train()`` has to make the same call (with the same keyword arguments).
     """
     args = trainer.args
-    kwargs = dict(getattr(args, "activation_checkpointing_kwargs", None)
-                  or args.gradient_checkpointing_kwargs or {})  # fmt: skip
+    kwargs = dict(
+        getattr(args, "activation_checkpointing_kwargs", None)
+        or args.gradient_checkpointing_kwargs
+        or {}
+    )
     every_n_layers, offload = kwargs.pop("every_n_layers", 1), kwargs.pop("offload", False)
     model = trainer.model
     if hasattr(model, "activation_checkpointing_enable"):
         model.activation_checkpointing_enable(
-            activation_checkpointing_kwargs=kwargs or None, every_n_layers=every_n_layers,
+            activation_checkpointing_kwargs=kwargs or None,
+            every_n_layers=every_n_layers,
             offload=offload,
-        )  # fmt: skip
+        )
     else:  # transformers 4: Trainer.__init__ already did it
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs or None)
 
@@ -437,26 +484,58 @@ class _TRL(_Side):
         if "activation_checkpointing" in fields:  # transformers 5's name; the old one mirrors it
             checkpointing["activation_checkpointing"] = cfg.gradient_checkpointing
         args = GRPOConfig(
-            output_dir=str(tmp), use_cpu=True, bf16=False, fp16=False, report_to="none",
-            save_strategy="no", disable_tqdm=True, logging_steps=1, max_steps=cfg.updates,
-            per_device_train_batch_size=cfg.rows_per_update, gradient_accumulation_steps=1,
-            num_generations=cfg.rows_per_update, max_completion_length=length, temperature=1.0,
-            learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay, adam_beta1=0.9,
-            adam_beta2=0.999, adam_epsilon=1e-8, max_grad_norm=1.0, lr_scheduler_type="constant",
-            warmup_steps=0, loss_type=cfg.loss_type, scale_rewards="none", beta=0.0,
-            num_iterations=1, epsilon=0.2, epsilon_high=0.28, seed=cfg.seed,
-            log_completions=False, dataloader_num_workers=0, **checkpointing,
-        )  # fmt: skip
-        lora = LoraConfig(task_type="CAUSAL_LM", r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
-                          lora_dropout=0.0, target_modules="all-linear")  # fmt: skip
+            output_dir=str(tmp),
+            use_cpu=True,
+            bf16=False,
+            fp16=False,
+            report_to="none",
+            save_strategy="no",
+            disable_tqdm=True,
+            logging_steps=1,
+            max_steps=cfg.updates,
+            per_device_train_batch_size=cfg.rows_per_update,
+            gradient_accumulation_steps=1,
+            num_generations=cfg.rows_per_update,
+            max_completion_length=length,
+            temperature=1.0,
+            learning_rate=cfg.learning_rate,
+            weight_decay=cfg.weight_decay,
+            adam_beta1=0.9,
+            adam_beta2=0.999,
+            adam_epsilon=1e-8,
+            max_grad_norm=1.0,
+            lr_scheduler_type="constant",
+            warmup_steps=0,
+            loss_type=cfg.loss_type,
+            scale_rewards="none",
+            beta=0.0,
+            num_iterations=1,
+            epsilon=0.2,
+            epsilon_high=0.28,
+            seed=cfg.seed,
+            log_completions=False,
+            dataloader_num_workers=0,
+            **checkpointing,
+        )
+        lora = LoraConfig(
+            task_type="CAUSAL_LM",
+            r=cfg.lora_r,
+            lora_alpha=cfg.lora_alpha,
+            lora_dropout=0.0,
+            target_modules="all-linear",
+        )
         dataset = Dataset.from_dict({"prompt": ["x"] * cfg.rows_per_update})
         with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
             warnings.simplefilter("ignore")
             torch.manual_seed(cfg.seed)  # the adapters' initialisation, as rolegym seeds it
             self.trainer = GRPOTrainer(
-                model=self.model, reward_funcs=_zero_reward, args=args, train_dataset=dataset,
-                processing_class=tokenizer, peft_config=lora,
-            )  # fmt: skip
+                model=self.model,
+                reward_funcs=_zero_reward,
+                args=args,
+                train_dataset=dataset,
+                processing_class=tokenizer,
+                peft_config=lora,
+            )
         trainer = self.trainer
         self.info = {"checkpointing_enabled_by_init": _activation_checkpointing(trainer.model)}
         if args.gradient_checkpointing and not self.info["checkpointing_enabled_by_init"]:
@@ -465,9 +544,12 @@ class _TRL(_Side):
         trainer.current_gradient_accumulation_steps = 1  # what Trainer's loop sets each step
         self.params = [p for p in trainer.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(
-            self.params, lr=cfg.learning_rate, betas=(0.9, 0.999), eps=1e-8,
+            self.params,
+            lr=cfg.learning_rate,
+            betas=(0.9, 0.999),
+            eps=1e-8,
             weight_decay=cfg.weight_decay,
-        )  # fmt: skip
+        )
         self.fused_calls = 0
         base = trainer.model.get_base_model()
         fused_forward = base.forward  # TRL's patched forward (add_fused_lm_head)
@@ -492,11 +574,14 @@ class _TRL(_Side):
         handed = [
             (ids[m.bool()].tolist(), cids[cm.bool()].tolist(), float(adv))
             for ids, m, cids, cm, adv in zip(
-                self.inputs["prompt_ids"], self.inputs["prompt_mask"],
-                self.inputs["completion_ids"], self.inputs["completion_mask"],
-                self.inputs["advantages"], strict=True,
+                self.inputs["prompt_ids"],
+                self.inputs["prompt_mask"],
+                self.inputs["completion_ids"],
+                self.inputs["completion_mask"],
+                self.inputs["advantages"],
+                strict=True,
             )
-        ]  # fmt: skip
+        ]
         self.handed_hash = rows_hash(handed)
         self.initial_weights_hash = weights_hash(trainer.model)
         self.info |= {
@@ -569,8 +654,11 @@ def run_case(cfg: Config, side: str, length: int) -> dict[str, Any]:
             except (MemoryError, RuntimeError) as exc:
                 if not isinstance(exc, MemoryError) and "memory" not in str(exc).lower():
                     raise
-                hwm = _status()["VmHWM"] if resettable else resource.getrusage(
-                    resource.RUSAGE_SELF).ru_maxrss  # fmt: skip
+                hwm = (
+                    _status()["VmHWM"]
+                    if resettable
+                    else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                )
                 result["error"] = f"out of memory: {str(exc).splitlines()[0][:200]}"
                 result["peak_at_least_mib"] = (hwm - before) / 1024
                 break
@@ -609,9 +697,13 @@ def _child_env(cfg: Config) -> dict[str, str]:
     """The environment of a case's process: the thread count, quiet libraries."""
     env = dict(os.environ)
     threads = str(cfg.threads)
-    env |= {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-            "TOKENIZERS_PARALLELISM": "false", "TRANSFORMERS_VERBOSITY": "error",
-            "PYTHONWARNINGS": "ignore"}  # fmt: skip
+    env |= {
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "TOKENIZERS_PARALLELISM": "false",
+        "TRANSFORMERS_VERBOSITY": "error",
+        "PYTHONWARNINGS": "ignore",
+    }
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     return env
@@ -623,9 +715,13 @@ def spawn_case(cfg: Config, side: str, length: int) -> dict[str, Any]:
     try:
         proc = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), CASE_FLAG, f"{side}:{length}"],
-            input=payload, capture_output=True, text=True, env=_child_env(cfg),
-            timeout=cfg.case_timeout_s, check=False,
-        )  # fmt: skip
+            input=payload,
+            capture_output=True,
+            text=True,
+            env=_child_env(cfg),
+            timeout=cfg.case_timeout_s,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return {"case": f"{side}:{length}", "error": f"timed out after {cfg.case_timeout_s} s"}
     for line in reversed(proc.stdout.splitlines()):
@@ -691,8 +787,10 @@ def main(cfg: Config) -> dict[str, Any]:
             if "error" in case:
                 print(f"{side:20s} {length:6d} tokens: {case['error']}")
             else:
-                print(f"{side:20s} {length:6d} tokens: peak {case['peak_mib']:9.1f} MiB, "
-                      f"{case['time_s']:7.2f} s/update")  # fmt: skip
+                print(
+                    f"{side:20s} {length:6d} tokens: peak {case['peak_mib']:9.1f} MiB, "
+                    f"{case['time_s']:7.2f} s/update"
+                )
 
     ok = [c for per in cases.values() for c in per.values() if "error" not in c]
     same_rows = all(
@@ -767,19 +865,30 @@ def _print_table(results: dict[str, Any], sides: list[str]) -> None:
     head = f"{'length':>7} | " + " | ".join(f"{s + ' MiB':>24} {'s':>7}" for s in sides)
     print(head + " | peak x | time x | ckpt r/t")
     for length, row in results["lengths"].items():
-        parts = [f"{cell(row[s], 'peak_mib', '24.1f')} {cell(row[s], 'time_s', '7.2f')}"
-                 for s in sides]  # fmt: skip
+        parts = [
+            f"{cell(row[s], 'peak_mib', '24.1f')} {cell(row[s], 'time_s', '7.2f')}" for s in sides
+        ]
         ckpt = "/".join(str(row[s].get("checkpointing_ran", "-"))[0] for s in ("rolegym", "trl"))
-        ratios = (f"{row['peak_ratio']:6.2f} | {row['time_ratio']:6.2f}" if "peak_ratio" in row
-                  else f"{'-':>6} | {'-':>6}")  # fmt: skip
+        ratios = (
+            f"{row['peak_ratio']:6.2f} | {row['time_ratio']:6.2f}"
+            if "peak_ratio" in row
+            else f"{'-':>6} | {'-':>6}"
+        )
         print(f"{length:>7} | " + " | ".join(parts) + f" | {ratios} | {ckpt}")
     for side, fit in results["fit"].items():
         if fit["peak_mib_per_1k_tokens"] is not None:
-            print(f"fit {side:20s} peak {fit['peak_mib_per_1k_tokens']:8.1f} MiB/1k tokens + "
-                  f"{fit['peak_intercept_mib']:8.1f} MiB; time {fit['seconds_per_1k_tokens']:.2f}"
-                  f" s/1k tokens")  # fmt: skip
-    checks = ("same_rows", "same_initial_weights", "trl_fused_head_ran",
-              "trl_checkpointing_enabled", "within_goal")  # fmt: skip
+            print(
+                f"fit {side:20s} peak {fit['peak_mib_per_1k_tokens']:8.1f} MiB/1k tokens + "
+                f"{fit['peak_intercept_mib']:8.1f} MiB; time {fit['seconds_per_1k_tokens']:.2f}"
+                f" s/1k tokens"
+            )
+    checks = (
+        "same_rows",
+        "same_initial_weights",
+        "trl_fused_head_ran",
+        "trl_checkpointing_enabled",
+        "within_goal",
+    )
     print(", ".join(f"{k}: {results[k]}" for k in checks))
 
 

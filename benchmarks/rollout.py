@@ -82,11 +82,14 @@ def plain_loop(env_id: str, engine: CountingEngine, cfg: Config) -> list:
                     continue
                 turn = len(raw.episode.turns_of(agent))
                 request = Request(
-                    env_index=g * cfg.group_size + member, agent=agent, role=raw.role(agent),
-                    turn=turn, messages=env.observe(agent)["messages"],
+                    env_index=g * cfg.group_size + member,
+                    agent=agent,
+                    role=raw.role(agent),
+                    turn=turn,
+                    messages=env.observe(agent)["messages"],
                     sampling_seed=sampling_seed(raw.episode.seed, agent, turn, member),
                     group=g,
-                )  # fmt: skip
+                )
                 env.step(engine.generate([request])[0].text)
             episodes.append(raw.episode)
     return episodes
@@ -94,8 +97,12 @@ def plain_loop(env_id: str, engine: CountingEngine, cfg: Config) -> list:
 
 def main(cfg: Config) -> dict:
     torch.set_num_threads(cfg.threads)
-    engine = HFEngine(build_model(hidden_size=cfg.hidden_size, seed=cfg.seed), build_tokenizer(),
-                      max_new_tokens=cfg.max_new_tokens, temperature=0.7)  # fmt: skip
+    engine = HFEngine(
+        build_model(hidden_size=cfg.hidden_size, seed=cfg.seed),
+        build_tokenizer(),
+        max_new_tokens=cfg.max_new_tokens,
+        temperature=0.7,
+    )
     results: dict = {
         "benchmark": "rollout",
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
@@ -133,9 +140,11 @@ def main(cfg: Config) -> dict:
             "same_completions": same,
         }
         results["workflows"][env_id] = row
-        print(f"{env_id:24s} batch {row['batch_engine_calls']:3d} calls {batch_s:6.2f} s | plain "
-              f"{row['plain_engine_calls']:4d} calls {plain_s:6.2f} s | {row['speedup']:5.1f}x"
-              f" | same completions: {same}")  # fmt: skip
+        print(
+            f"{env_id:24s} batch {row['batch_engine_calls']:3d} calls {batch_s:6.2f} s | plain "
+            f"{row['plain_engine_calls']:4d} calls {plain_s:6.2f} s | {row['speedup']:5.1f}x"
+            f" | same completions: {same}"
+        )
     cfg.out.parent.mkdir(parents=True, exist_ok=True)
     cfg.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {cfg.out}")

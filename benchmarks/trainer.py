@@ -121,8 +121,14 @@ def rolegym_prompt_ids(messages: list[dict]) -> list[int]:
     """The prompt token ids rolegym's transformers engine templates for these messages."""
     from rolegym.rollout.engines.hf import HFEngine
 
-    request = Request(env_index=0, agent="generator_0", role="generator", turn=0,
-                      messages=tuple(messages), sampling_seed=0)  # fmt: skip
+    request = Request(
+        env_index=0,
+        agent="generator_0",
+        role="generator",
+        turn=0,
+        messages=tuple(messages),
+        sampling_seed=0,
+    )
     return HFEngine(torch.nn.Linear(1, 1), build_tokenizer()).prompt_ids(request)
 
 
@@ -163,17 +169,38 @@ def run_rolegym(
     from rolegym.baselines.grpo.trainer import GRPOTrainer
 
     config = GRPOConfig(
-        env_id=env_id, reward_fn=REWARD_FN, model_name_or_path="micro:qwen3",
-        micro_hidden_size=cfg.hidden_size, micro_layers=cfg.layers, use_peft=False,
-        policy="shared", tasks_per_step=tasks, num_generations=cfg.num_generations,
-        max_completion_length=cfg.max_completion_length, temperature=cfg.temperature,
-        learning_rate=cfg.learning_rate, weight_decay=0.0, loss_type="dapo",
-        scale_rewards="none", beta=0.0, num_iterations=1, max_grad_norm=1.0,
-        lr_scheduler_type="constant", max_steps=cfg.warmup_steps + cfg.steps,
-        per_device_train_batch_size=tasks * cfg.num_generations, diagnostics=diagnostics,
-        eval_steps=0, eval_on_start=False, save_steps=0, logging_steps=0, disable_tqdm=True,
-        output_dir=str(tmp / "rolegym"), device="cpu", torch_dtype="float32", seed=cfg.seed,
-    )  # fmt: skip
+        env_id=env_id,
+        reward_fn=REWARD_FN,
+        model_name_or_path="micro:qwen3",
+        micro_hidden_size=cfg.hidden_size,
+        micro_layers=cfg.layers,
+        use_peft=False,
+        policy="shared",
+        tasks_per_step=tasks,
+        num_generations=cfg.num_generations,
+        max_completion_length=cfg.max_completion_length,
+        temperature=cfg.temperature,
+        learning_rate=cfg.learning_rate,
+        weight_decay=0.0,
+        loss_type="dapo",
+        scale_rewards="none",
+        beta=0.0,
+        num_iterations=1,
+        max_grad_norm=1.0,
+        lr_scheduler_type="constant",
+        max_steps=cfg.warmup_steps + cfg.steps,
+        per_device_train_batch_size=tasks * cfg.num_generations,
+        diagnostics=diagnostics,
+        eval_steps=0,
+        eval_on_start=False,
+        save_steps=0,
+        logging_steps=0,
+        disable_tqdm=True,
+        output_dir=str(tmp / "rolegym"),
+        device="cpu",
+        torch_dtype="float32",
+        seed=cfg.seed,
+    )
     model = build_model(hidden_size=cfg.hidden_size, layers=cfg.layers, seed=cfg.seed)
     trainer = GRPOTrainer(config, model=model, tokenizer=build_tokenizer())
     torch.set_num_threads(threads)
@@ -200,26 +227,51 @@ def run_trl(cfg: Config, threads: int, tmp: Path) -> dict[str, Any]:
     tasks = step_tasks(cfg, total)
     dataset = Dataset.from_dict({"prompt": [m for m, _ in tasks], "answer": [a for _, a in tasks]})
     args = GRPOConfig(
-        output_dir=str(tmp / "trl"), use_cpu=True, bf16=False, report_to=[],
-        save_strategy="no", disable_tqdm=True, activation_checkpointing=False, logging_steps=1,
-        max_steps=total, per_device_train_batch_size=cfg.tasks_per_step * cfg.num_generations,
-        gradient_accumulation_steps=1, num_generations=cfg.num_generations,
-        max_completion_length=cfg.max_completion_length, temperature=cfg.temperature,
-        learning_rate=cfg.learning_rate, weight_decay=0.0, adam_beta1=0.9, adam_beta2=0.999,
-        adam_epsilon=1e-8, max_grad_norm=1.0, lr_scheduler_type="constant", warmup_steps=0,
-        loss_type="dapo", scale_rewards="none", beta=0.0, num_iterations=1, epsilon=0.2,
-        epsilon_high=0.28, shuffle_dataset=False, seed=cfg.seed, log_completions=False,
+        output_dir=str(tmp / "trl"),
+        use_cpu=True,
+        bf16=False,
+        report_to=[],
+        save_strategy="no",
+        disable_tqdm=True,
+        activation_checkpointing=False,
+        logging_steps=1,
+        max_steps=total,
+        per_device_train_batch_size=cfg.tasks_per_step * cfg.num_generations,
+        gradient_accumulation_steps=1,
+        num_generations=cfg.num_generations,
+        max_completion_length=cfg.max_completion_length,
+        temperature=cfg.temperature,
+        learning_rate=cfg.learning_rate,
+        weight_decay=0.0,
+        adam_beta1=0.9,
+        adam_beta2=0.999,
+        adam_epsilon=1e-8,
+        max_grad_norm=1.0,
+        lr_scheduler_type="constant",
+        warmup_steps=0,
+        loss_type="dapo",
+        scale_rewards="none",
+        beta=0.0,
+        num_iterations=1,
+        epsilon=0.2,
+        epsilon_high=0.28,
+        shuffle_dataset=False,
+        seed=cfg.seed,
+        log_completions=False,
         dataloader_num_workers=0,
-    )  # fmt: skip
+    )
     if args.gradient_checkpointing:  # the deprecated alias mirrors activation_checkpointing
         raise RuntimeError("TRL's run must not checkpoint activations")
     model = build_model(hidden_size=cfg.hidden_size, layers=cfg.layers, seed=cfg.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer = GRPOTrainer(
-            model=model, reward_funcs=chars_reward, args=args, train_dataset=dataset,
+            model=model,
+            reward_funcs=chars_reward,
+            args=args,
+            train_dataset=dataset,
             processing_class=build_tokenizer(),
-        )  # fmt: skip
+        )
     marks: dict[str, list[float]] = {"begin": [], "end": []}
 
     class Clock(TrainerCallback):
@@ -252,9 +304,12 @@ def run_trl(cfg: Config, threads: int, tmp: Path) -> dict[str, Any]:
     times = [end - begin for begin, end in zip(marks["begin"], marks["end"], strict=True)]
     logs = [h for h in trainer.state.log_history if "step_time" in h]
     result = _summary(
-        cfg, times, generate=generate, lengths=[h["completions/mean_length"] for h in logs],
+        cfg,
+        times,
+        generate=generate,
+        lengths=[h["completions/mean_length"] for h in logs],
         rewards=[h["reward"] for h in logs],
-    )  # fmt: skip
+    )
     result["trl_step_time_s"] = statistics.median(h["step_time"] for h in logs[cfg.warmup_steps :])
     result["first_prompt_ids"] = prompts
     return result
@@ -345,9 +400,11 @@ def main(cfg: Config) -> dict:
             "within_goal": ours["step_s"] <= peer["step_s"],
         }
         results["single"][f"threads={t}"] = row
-        print(f"threads={t} rolegym {ours['step_s'] * 1e3:7.1f} ms/step | TRL "
-              f"{peer['step_s'] * 1e3:7.1f} ms/step | {row['ratio_to_trl']:.2f}x "
-              f"(rollout {row['generate_ratio_to_trl']:.2f}x)")  # fmt: skip
+        print(
+            f"threads={t} rolegym {ours['step_s'] * 1e3:7.1f} ms/step | TRL "
+            f"{peer['step_s'] * 1e3:7.1f} ms/step | {row['ratio_to_trl']:.2f}x "
+            f"(rollout {row['generate_ratio_to_trl']:.2f}x)"
+        )
     cases = [(SINGLE_ENV, "rolegym", cfg.tasks_per_step)]
     if cfg.multi_env:
         cases.append((cfg.multi_env, "multi", cfg.multi_tasks_per_step))
@@ -363,8 +420,10 @@ def main(cfg: Config) -> dict:
             "ratio": ratio,
             "within_goal": ratio < 1.2,
         }
-        print(f"diagnostics {env_id:18s} {on['step_s'] * 1e3:7.1f} vs {off['step_s'] * 1e3:7.1f}"
-              f" ms/step | {ratio:.2f}x")  # fmt: skip
+        print(
+            f"diagnostics {env_id:18s} {on['step_s'] * 1e3:7.1f} vs {off['step_s'] * 1e3:7.1f}"
+            f" ms/step | {ratio:.2f}x"
+        )
     results["wall_s"] = time.perf_counter() - start
     print(f"same prompt ids: {same_prompts}")
     cfg.out.parent.mkdir(parents=True, exist_ok=True)

@@ -91,7 +91,7 @@ class EvalOptEnv(WorkflowEnv):
         if not isinstance(max_rounds, int) or max_rounds < 1:
             raise ValueError(f"max_rounds must be a positive integer, got {max_rounds!r}")
         self.max_rounds = max_rounds
-        super().__init__(task, **kwargs)  # type: ignore[arg-type]
+        super().__init__(task, **kwargs)
 
     @property
     def max_context_completions(self) -> int:

@@ -79,7 +79,7 @@ class OrchWorkersEnv(WorkflowEnv):
         if not isinstance(max_workers, int) or max_workers < 1:
             raise ValueError(f"max_workers must be a positive integer, got {max_workers!r}")
         self.max_workers = max_workers
-        super().__init__(task, **kwargs)  # type: ignore[arg-type]
+        super().__init__(task, **kwargs)
 
     @property
     def max_context_completions(self) -> int:

@@ -64,7 +64,7 @@ class UnicodeText(spaces.Text):
             and self.max_length == other.max_length
         )
 
-    __hash__ = None  # type: ignore[assignment]  # mutable rng state, like other spaces
+    __hash__ = None  # mutable rng state, like other spaces
 
 
 def observation_space(max_chars: int) -> spaces.Dict:

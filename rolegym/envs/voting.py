@@ -77,7 +77,7 @@ class VotingEnv(WorkflowEnv):
         if not isinstance(num_voters, int) or num_voters < 1:
             raise ValueError(f"num_voters must be a positive integer, got {num_voters!r}")
         self.num_voters = num_voters
-        super().__init__(task, **kwargs)  # type: ignore[arg-type]
+        super().__init__(task, **kwargs)
 
     @property
     def max_context_completions(self) -> int:

@@ -29,11 +29,15 @@ def request_for(
     turn = len(raw.episode.turns_of(agent))
     role = raw.role(agent)
     return Request(
-        env_index=index, agent=agent, role=role, turn=turn,
+        env_index=index,
+        agent=agent,
+        role=role,
+        turn=turn,
         messages=env.observe(agent)["messages"],
         sampling_seed=sampling_seed(raw.episode.seed, agent, turn, member),
-        group=group, policy_id=policy(role),
-    )  # fmt: skip
+        group=group,
+        policy_id=policy(role),
+    )
 
 
 def apply_completion(env: Any, completion: Completion, request: Request) -> None:

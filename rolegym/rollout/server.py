@@ -49,10 +49,14 @@ def _handler(engine: Engine, model_name: str, lock: threading.Lock) -> type[Base
             try:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 request = Request(
-                    env_index=0, agent="client", role="client", turn=0,
-                    messages=tuple(body["messages"]), sampling_seed=int(body.get("seed") or 0),
+                    env_index=0,
+                    agent="client",
+                    role="client",
+                    turn=0,
+                    messages=tuple(body["messages"]),
+                    sampling_seed=int(body.get("seed") or 0),
                     policy_id=str(body.get("model", model_name)),
-                )  # fmt: skip
+                )
             except (ValueError, KeyError, TypeError) as e:
                 self._send(400, {"error": {"message": f"bad request: {e}"}})
                 return
@@ -81,12 +85,21 @@ def _handler(engine: Engine, model_name: str, lock: threading.Lock) -> type[Base
                         for lp in logprobs
                     ]
                 }
-            self._send(200, {
-                "id": "chatcmpl-rolegym", "object": "chat.completion", "created": 0,
-                "model": body.get("model", model_name), "choices": [choice],
-                "usage": {"prompt_tokens": 0, "completion_tokens": len(logprobs or []),
-                          "total_tokens": len(logprobs or [])},
-            })  # fmt: skip
+            self._send(
+                200,
+                {
+                    "id": "chatcmpl-rolegym",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body.get("model", model_name),
+                    "choices": [choice],
+                    "usage": {
+                        "prompt_tokens": 0,
+                        "completion_tokens": len(logprobs or []),
+                        "total_tokens": len(logprobs or []),
+                    },
+                },
+            )
 
     return Handler
 

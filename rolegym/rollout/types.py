@@ -129,7 +129,7 @@ def pack_batches(
     start, longest = 0, 0
     for k, length in enumerate(lengths):
         size, wider = k - start, max(longest, length)
-        full = bool(max_rows) and size >= max_rows  # type: ignore[operator]
+        full = bool(max_rows) and size >= max_rows
         over = max_tokens is not None and (size + 1) * wider > max_tokens
         if size and (full or over):
             out.append(range(start, k))

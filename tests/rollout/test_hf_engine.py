@@ -116,7 +116,7 @@ def test_llama_micro_model_runs() -> None:
     completion = engine.generate([_request("Hi", 1)])[0]
     assert 0 < len(completion.token_ids) <= 6
     with pytest.raises(ValueError, match="kind"):
-        build_model("gpt2")  # type: ignore[arg-type]
+        build_model("gpt2")
 
 
 CAP = 12
@@ -174,7 +174,7 @@ def test_no_batch_exceeds_the_budgets_except_a_lone_oversize_request(
     seen: list[list[int]] = []
     sample = engine._sample
 
-    def counting(model, batch, prompts):  # type: ignore[no-untyped-def]
+    def counting(model, batch, prompts):
         seen.append([len(p) for p in prompts])
         assert [r.sampling_seed for r in batch] == [r.sampling_seed for r in requests][
             sum(len(s) for s in seen[:-1]) : sum(len(s) for s in seen)

@@ -25,9 +25,11 @@ def chat_prompt_ids(
     token. Every engine uses this function, so the same messages give the same ids everywhere.
     """
     text = tokenizer.apply_chat_template(
-        [dict(m) for m in messages], add_generation_prompt=True, tokenize=False,
+        [dict(m) for m in messages],
+        add_generation_prompt=True,
+        tokenize=False,
         enable_thinking=enable_thinking,
-    )  # fmt: skip
+    )
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 

@@ -110,7 +110,7 @@ class HFEngine:
                 )
                 for k, completion in zip(chunk, completions, strict=True):
                     out[indices[k]] = completion
-        return out  # type: ignore[return-value]
+        return out
 
     def batches(self, prompt_lengths: Sequence[int]) -> list[range]:
         """Cut requests with these prompt lengths into consecutive batches within the budgets.
@@ -126,8 +126,11 @@ class HFEngine:
             The index ranges of the batches, covering every request once, in order.
         """
         cap = max(self.max_new_tokens, 0)
-        return pack_batches([n + cap for n in prompt_lengths], max_rows=self.batch_size,
-                            max_tokens=self.max_batch_tokens)  # fmt: skip
+        return pack_batches(
+            [n + cap for n in prompt_lengths],
+            max_rows=self.batch_size,
+            max_tokens=self.max_batch_tokens,
+        )
 
     def _prompts(self, requests: Sequence[Request]) -> list[list[int]]:
         """The templated prompt ids of each request (a group's shared prompt templated once)."""
@@ -140,8 +143,12 @@ class HFEngine:
         """Decode one batch: ``prompts[i]`` is the templated prompt of ``requests[i]``."""
         device = next(model.parameters()).device
         if self.max_new_tokens <= 0:
-            return [Completion(text="", prompt_token_ids=p, token_ids=[], logprobs=[],
-                               finish_reason="length") for p in prompts]  # fmt: skip
+            return [
+                Completion(
+                    text="", prompt_token_ids=p, token_ids=[], logprobs=[], finish_reason="length"
+                )
+                for p in prompts
+            ]
         eos = self.tokenizer.eos_token_id
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
         width = max(len(p) for p in prompts)
@@ -153,11 +160,16 @@ class HFEngine:
         ids, mask = ids.to(device), mask.to(device)
         # Each request's uniforms come from its own generator, drawn up front; sampling is then
         # one inverse-CDF lookup for the whole batch per token (same draws whatever the batch).
-        uniforms = torch.stack([
-            torch.rand(self.max_new_tokens, dtype=torch.float64,
-                       generator=torch.Generator().manual_seed(r.sampling_seed))
-            for r in requests
-        ]).to(device)  # fmt: skip
+        uniforms = torch.stack(
+            [
+                torch.rand(
+                    self.max_new_tokens,
+                    dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(r.sampling_seed),
+                )
+                for r in requests
+            ]
+        ).to(device)
         eos_t = torch.tensor(eos, device=device)
         finished = torch.zeros(len(requests), dtype=torch.bool, device=device)
         steps_tokens, steps_logps, steps_live = [], [], []
@@ -173,8 +185,13 @@ class HFEngine:
         current, positions = ids, (mask.cumsum(-1) - 1).clamp(min=0)
         for t in range(self.max_new_tokens):
             extra[cache_arg] = past
-            result = model(input_ids=current, attention_mask=mask, position_ids=positions,
-                           use_cache=True, **extra)  # fmt: skip
+            result = model(
+                input_ids=current,
+                attention_mask=mask,
+                position_ids=positions,
+                use_cache=True,
+                **extra,
+            )
             past = getattr(result, cache_arg)
             logits = result.logits[:, -1, :].float()
             if self.temperature > 0:
@@ -203,19 +220,25 @@ class HFEngine:
         all_tokens = torch.stack(steps_tokens, 1).tolist()
         all_logps = torch.stack(steps_logps, 1).tolist()
         all_live = torch.stack(steps_live, 1).tolist()
-        tokens = [[x for x, keep in zip(tk, lv, strict=True) if keep]
-                  for tk, lv in zip(all_tokens, all_live, strict=True)]  # fmt: skip
-        logps = [[x for x, keep in zip(lp, lv, strict=True) if keep]
-                 for lp, lv in zip(all_logps, all_live, strict=True)]  # fmt: skip
+        tokens = [
+            [x for x, keep in zip(tk, lv, strict=True) if keep]
+            for tk, lv in zip(all_tokens, all_live, strict=True)
+        ]
+        logps = [
+            [x for x, keep in zip(lp, lv, strict=True) if keep]
+            for lp, lv in zip(all_logps, all_live, strict=True)
+        ]
         completions = []
         for row, prompt in enumerate(prompts):
             ended = bool(tokens[row]) and tokens[row][-1] == eos
             body = tokens[row][:-1] if ended else tokens[row]
-            completions.append(Completion(
-                text=self.tokenizer.decode(body),
-                prompt_token_ids=prompt,
-                token_ids=tokens[row],
-                logprobs=logps[row],
-                finish_reason="stop" if ended else "length",
-            ))  # fmt: skip
+            completions.append(
+                Completion(
+                    text=self.tokenizer.decode(body),
+                    prompt_token_ids=prompt,
+                    token_ids=tokens[row],
+                    logprobs=logps[row],
+                    finish_reason="stop" if ended else "length",
+                )
+            )
         return completions

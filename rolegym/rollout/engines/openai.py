@@ -72,8 +72,12 @@ class OpenAIEngine:
         import openai
 
         self._openai = openai
-        options = {"base_url": base_url, "api_key": api_key, "timeout": timeout_s,
-                   "max_retries": max_retries}  # fmt: skip
+        options = {
+            "base_url": base_url,
+            "api_key": api_key,
+            "timeout": timeout_s,
+            "max_retries": max_retries,
+        }
         self.client = openai.OpenAI(**options)
         self.async_client = openai.AsyncOpenAI(**options)
         self.model = model
@@ -82,8 +86,11 @@ class OpenAIEngine:
         self.temperature = temperature
         self.top_p = top_p
         if extra_body is None:
-            extra_body = {"top_k": top_k, "return_token_ids": True,
-                          "chat_template_kwargs": {"enable_thinking": enable_thinking}}  # fmt: skip
+            extra_body = {
+                "top_k": top_k,
+                "return_token_ids": True,
+                "chat_template_kwargs": {"enable_thinking": enable_thinking},
+            }
         self.extra_body = dict(extra_body)
         self.concurrency = concurrency
 

@@ -140,11 +140,15 @@ class VLLMEngine:
         llm_kwargs.setdefault("logprobs_mode", "processed_logprobs")
         self.max_lora_rank = vllm_lora_rank(lora_rank)
         self.llm = vllm.LLM(
-            model=str(model), enable_lora=True, max_lora_rank=self.max_lora_rank,
-            max_loras=max_loras, max_model_len=max_model_len,
-            tensor_parallel_size=tensor_parallel_size, seed=seed,
+            model=str(model),
+            enable_lora=True,
+            max_lora_rank=self.max_lora_rank,
+            max_loras=max_loras,
+            max_model_len=max_model_len,
+            tensor_parallel_size=tensor_parallel_size,
+            seed=seed,
             **llm_kwargs,
-        )  # fmt: skip
+        )
         self.model = str(model)
         self.max_model_len = int(self.llm.llm_engine.model_config.max_model_len)
         self.tokenizer = self.llm.get_tokenizer()
@@ -230,17 +234,29 @@ class VLLMEngine:
                         warnings.warn(
                             f"{requests[i].agent}: prompt of {len(ids)} tokens fills vLLM's "
                             f"max_model_len={self.max_model_len}; empty completion",
-                            RuntimeWarning, stacklevel=2,
-                        )  # fmt: skip
-                    out[i] = Completion(text="", prompt_token_ids=list(ids), token_ids=[],
-                                        logprobs=[], finish_reason="length")  # fmt: skip
+                            RuntimeWarning,
+                            stacklevel=2,
+                        )
+                    out[i] = Completion(
+                        text="",
+                        prompt_token_ids=list(ids),
+                        token_ids=[],
+                        logprobs=[],
+                        finish_reason="length",
+                    )
                     continue
                 sent.append(i)
                 prompts.append({"prompt_token_ids": ids})
-                params.append(SamplingParams(
-                    temperature=self.temperature, top_p=1.0, top_k=0, max_tokens=room,
-                    seed=requests[i].sampling_seed % (2**63), logprobs=0,
-                ))  # fmt: skip
+                params.append(
+                    SamplingParams(
+                        temperature=self.temperature,
+                        top_p=1.0,
+                        top_k=0,
+                        max_tokens=room,
+                        seed=requests[i].sampling_seed % (2**63),
+                        logprobs=0,
+                    )
+                )
             if not sent:
                 continue
             results = self.llm.generate(prompts, params, lora_request=lora, use_tqdm=False)
@@ -253,7 +269,10 @@ class VLLMEngine:
                         step[t].logprob for step, t in zip(sample.logprobs, tokens, strict=True)
                     ]
                 out[i] = Completion(
-                    text=sample.text, prompt_token_ids=list(prompt["prompt_token_ids"]),
-                    token_ids=tokens, logprobs=logprobs, finish_reason=sample.finish_reason,
-                )  # fmt: skip
-        return out  # type: ignore[return-value]
+                    text=sample.text,
+                    prompt_token_ids=list(prompt["prompt_token_ids"]),
+                    token_ids=tokens,
+                    logprobs=logprobs,
+                    finish_reason=sample.finish_reason,
+                )
+        return out
