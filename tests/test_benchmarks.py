@@ -90,10 +90,17 @@ def test_trainer_smoke(tmp_path: Path) -> None:
     try:
         bench.main(
             bench.Config(
-                tasks_per_step=2, num_generations=2, max_completion_length=4, steps=1,
-                warmup_steps=0, rounds=1, threads=(1,), multi_tasks_per_step=1, out=out,
+                tasks_per_step=2,
+                num_generations=2,
+                max_completion_length=4,
+                steps=1,
+                warmup_steps=0,
+                rounds=1,
+                threads=(1,),
+                multi_tasks_per_step=1,
+                out=out,
             )
-        )  # fmt: skip
+        )
     finally:
         torch.set_num_threads(threads)
         random.setstate(states[0])

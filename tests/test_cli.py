@@ -73,8 +73,11 @@ def test_play_code_env_on_fixture() -> None:
 def test_console_script_runs() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "rolegym.cli", "play", "single-arith-v0", "--policy", "random"],
-        capture_output=True, text=True, timeout=300, check=True,  # only against a hang
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,  # only against a hang
+    )
     assert "parse error" in out.stdout
 
 
@@ -103,24 +106,56 @@ def test_tasks_lists_cards_and_renders_an_example(humaneval) -> None:
 def test_eval_leaderboard_and_report_commands(tmp_path) -> None:
     pytest.importorskip("torch")
     out = tmp_path / "results"
-    result = runner.invoke(app, ["eval", "micro:qwen3", "--env", "single-arith-v0", "--env",
-                                 "voting-arith-v0", "--problems", "3", "--max-new-tokens", "4",
-                                 "-o", str(out / "micro.json"), "--label", "micro"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "micro:qwen3",
+            "--env",
+            "single-arith-v0",
+            "--env",
+            "voting-arith-v0",
+            "--problems",
+            "3",
+            "--max-new-tokens",
+            "4",
+            "-o",
+            str(out / "micro.json"),
+            "--label",
+            "micro",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "voting-arith-v0" in result.output and (out / "micro.json").exists()
-    board = runner.invoke(app, ["leaderboard", str(out), "-o", str(tmp_path / "lb"),
-                                "--no-plots"])  # fmt: skip
+    board = runner.invoke(app, ["leaderboard", str(out), "-o", str(tmp_path / "lb"), "--no-plots"])
     assert board.exit_code == 0, board.output
     assert "micro" in (tmp_path / "lb" / "leaderboard.md").read_text()
-    train = runner.invoke(app, ["train", "--preset", "micro", "--max_steps", "2", "--output_dir",
-                                str(tmp_path / "run"), "--disable_tqdm", "--eval_steps", "1",
-                                "--eval_tasks", "2", "--tasks_per_step", "2"])  # fmt: skip
+    train = runner.invoke(
+        app,
+        [
+            "train",
+            "--preset",
+            "micro",
+            "--max_steps",
+            "2",
+            "--output_dir",
+            str(tmp_path / "run"),
+            "--disable_tqdm",
+            "--eval_steps",
+            "1",
+            "--eval_tasks",
+            "2",
+            "--tasks_per_step",
+            "2",
+        ],
+    )
     assert train.exit_code == 0, train.output
     report = runner.invoke(app, ["report", str(tmp_path / "run"), "--no-plots"])
     assert report.exit_code == 0, report.output
     assert (tmp_path / "run" / "report" / "report.md").exists()
     missing = runner.invoke(app, ["report", str(tmp_path / "nothing")])
     assert missing.exit_code == 2 and "error" in missing.output
-    bad = runner.invoke(app, ["eval", "micro:qwen3", "--env", "votng-arith-v0", "-o",
-                              str(tmp_path / "x.json")])  # fmt: skip
+    bad = runner.invoke(
+        app, ["eval", "micro:qwen3", "--env", "votng-arith-v0", "-o", str(tmp_path / "x.json")]
+    )
     assert bad.exit_code == 2 and "error" in bad.output

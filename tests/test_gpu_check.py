@@ -23,9 +23,12 @@ def test_gpu_check_tiny(tmp_path: Path) -> None:
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     proc = subprocess.run(
         [sys.executable, "benchmarks/gpu_check.py", "--tiny", "--out", str(out)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
         timeout=600,
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     saved = json.loads(out.read_text())
     assert saved["benchmark"] == "gpu_check" and saved["complete"]

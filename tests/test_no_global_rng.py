@@ -25,8 +25,11 @@ def _violations(path: Path) -> list[str]:
         if isinstance(node, ast.Import):
             found += [f"import {a.name}" for a in node.names if a.name == "random"]
         elif isinstance(node, ast.ImportFrom) and node.module in ("random", "numpy.random"):
-            found += [f"from {node.module} import {a.name}" for a in node.names
-                      if node.module == "random" or a.name not in NP_ALLOWED]  # fmt: skip
+            found += [
+                f"from {node.module} import {a.name}"
+                for a in node.names
+                if node.module == "random" or a.name not in NP_ALLOWED
+            ]
         elif isinstance(node, ast.Attribute) and node.attr not in NP_ALLOWED:
             v = node.value
             if (

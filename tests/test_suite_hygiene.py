@@ -101,17 +101,20 @@ def test_no_assertion_bets_on_the_machines_speed() -> None:
 
 
 def test_the_rule_catches_a_fixed_bound() -> None:
-    caught = _wall_clock_asserts(ast.parse(
-        "def f():\n    start = time.monotonic()\n    g()\n"
-        "    assert time.monotonic() - start < 1.5\n"
-        "    took = time.monotonic() - start\n    assert took < 2 * LIMIT\n"
-        "    base = time.perf_counter() - start\n    assert took < 3 * base + 1\n"
-        "def timed():\n    start = time.monotonic()\n    return time.monotonic() - start\n"
-        "def h():\n    took = list(map(timed, [1]))\n    assert max(took) < 2\n"
-        "def measured():\n    times = []\n    times.append(time.monotonic())\n"
-        "    return 2 * max(times)\n"
-        "def k():\n    bound = measured()\n    took = time.monotonic()\n    assert took < bound\n"
-    ))  # fmt: skip
+    caught = _wall_clock_asserts(
+        ast.parse(
+            "def f():\n    start = time.monotonic()\n    g()\n"
+            "    assert time.monotonic() - start < 1.5\n"
+            "    took = time.monotonic() - start\n    assert took < 2 * LIMIT\n"
+            "    base = time.perf_counter() - start\n    assert took < 3 * base + 1\n"
+            "def timed():\n    start = time.monotonic()\n    return time.monotonic() - start\n"
+            "def h():\n    took = list(map(timed, [1]))\n    assert max(took) < 2\n"
+            "def measured():\n    times = []\n    times.append(time.monotonic())\n"
+            "    return 2 * max(times)\n"
+            "def k():\n    bound = measured()\n    took = time.monotonic()\n"
+            "    assert took < bound\n"
+        )
+    )
     assert caught == [4, 6, 14]  # not 22: that bound was measured
 
 

@@ -140,14 +140,16 @@ def _cases(path: str, source: str) -> tuple[list[dict[str, Any]], int]:
                     skipped += 1
                     continue
                 opts = {k: values[v[1]] if isinstance(v, tuple) else v for k, v in options.items()}
-                cases.append({
-                    "id": f"{path}::{func.name}[{i}]",
-                    "gold": values["gold"],
-                    "pred": values["pred"],
-                    "expected": bool(values[label]),
-                    "options": {k: v for k, v in opts.items() if k in DEFAULTS},
-                    "match_types": opts.get("match_types", ["latex", "expr"]),
-                })  # fmt: skip
+                cases.append(
+                    {
+                        "id": f"{path}::{func.name}[{i}]",
+                        "gold": values["gold"],
+                        "pred": values["pred"],
+                        "expected": bool(values[label]),
+                        "options": {k: v for k, v in opts.items() if k in DEFAULTS},
+                        "match_types": opts.get("match_types", ["latex", "expr"]),
+                    }
+                )
     return cases, skipped
 
 

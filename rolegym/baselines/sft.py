@@ -135,9 +135,10 @@ def supervised_finetune(
         ids, labels, attn = ids.to(device), labels.to(device), attn.to(device)
         logits = model(input_ids=ids, attention_mask=attn, use_cache=False).logits[:, :-1]
         loss = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]).float(), labels[:, 1:].reshape(-1),
+            logits.reshape(-1, logits.shape[-1]).float(),
+            labels[:, 1:].reshape(-1),
             ignore_index=-100,
-        )  # fmt: skip
+        )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -229,8 +229,14 @@ class CodeVerifier(Verifier):
             return True
 
         files = {"solution.py": program, "runner.py": _RUNNER}
-        result = sandbox.run_python(files, "runner.py", json.dumps(spec).encode(), limits=limits,
-                                    isolation=self.isolation, on_output=on_output)  # fmt: skip
+        result = sandbox.run_python(
+            files,
+            "runner.py",
+            json.dumps(spec).encode(),
+            limits=limits,
+            isolation=self.isolation,
+            on_output=on_output,
+        )
         if result.status not in ("ok", "stopped") or not statuses:
             on_output(result.stdout)
         if result.status == "sandbox_error":
@@ -260,8 +266,12 @@ class CodeVerifier(Verifier):
             records[i] = record
             return "AC"
 
-        spec = {"mode": "call", "fn": fn, "calls": [list(c) for c in calls],
-                "timeout": self.timeout_s}  # fmt: skip
+        spec = {
+            "mode": "call",
+            "fn": fn,
+            "calls": [list(c) for c in calls],
+            "timeout": self.timeout_s,
+        }
         _RUN.unsettled = False
         statuses, note = self._run(program, spec, judge)
         if statuses == ["SANDBOX_ERROR"] or _RUN.unsettled or "TLE" in statuses:
@@ -282,8 +292,12 @@ class CodeVerifier(Verifier):
                 return _STATUS.get(record.get("status", "error"), "RE")
             return "AC" if outputs_match(record["out"], tests[i].output) else "WA"
 
-        spec = {"mode": "stdio", "inputs": [t.input for t in tests], "timeout": self.timeout_s,
-                "output_limit": self.limits.output_mb * 1024 * 1024}  # fmt: skip
+        spec = {
+            "mode": "stdio",
+            "inputs": [t.input for t in tests],
+            "timeout": self.timeout_s,
+            "output_limit": self.limits.output_mb * 1024 * 1024,
+        }
         return self._run(program, spec, judge)
 
     def _calls(self, program: str, fn: str, tests: Sequence[TestCase]) -> tuple[list[str], str]:
@@ -294,8 +308,12 @@ class CodeVerifier(Verifier):
                 return _STATUS.get(record.get("status", "error"), "RE")
             return "AC" if values_equal(record["ok"], json.loads(tests[i].output)) else "WA"
 
-        spec = {"mode": "call", "fn": fn, "calls": [json.loads(t.input) for t in tests],
-                "timeout": self.timeout_s}  # fmt: skip
+        spec = {
+            "mode": "call",
+            "fn": fn,
+            "calls": [json.loads(t.input) for t in tests],
+            "timeout": self.timeout_s,
+        }
         return self._run(program, spec, judge)
 
     def _asserts(self, program: str, tests: Sequence[TestCase]) -> tuple[list[str], str]:
@@ -305,16 +323,25 @@ class CodeVerifier(Verifier):
             status = record.get("status", "error")
             return {"ok": "AC", "assert_failed": "WA"}.get(status) or _STATUS.get(status, "RE")
 
-        spec = {"mode": "assert", "sources": [t.input for t in tests],
-                "preludes": [t.output for t in tests], "timeout": self.timeout_s}  # fmt: skip
+        spec = {
+            "mode": "assert",
+            "sources": [t.input for t in tests],
+            "preludes": [t.output for t in tests],
+            "timeout": self.timeout_s,
+        }
         return self._run(program, spec, judge)
 
     def _grade(self, task: Task, response: str) -> Verdict:
         start = time.perf_counter()
         program = self.extract(response)
         if program is None:
-            return Verdict(False, "no_code", None, "no closed ```python block",
-                           elapsed_s=time.perf_counter() - start)  # fmt: skip
+            return Verdict(
+                False,
+                "no_code",
+                None,
+                "no closed ```python block",
+                elapsed_s=time.perf_counter() - start,
+            )
         key = self._key(task, program)
         _RUN.unsettled = False
         cached = _CACHE.get(key) if self.cache else None
@@ -341,12 +368,19 @@ class CodeVerifier(Verifier):
         status = "AC" if ok else (statuses[failing] if failing is not None else "RE")
         reason = "all tests passed" if ok else f"test {failing}: {status} {note}".strip()
         verdict = Verdict(
-            ok, status, program, reason,
-            {"tests": [{"index": i, "status": s} for i, s in enumerate(statuses)],
-             "passed": passed, "total": len(task.tests),
-             "pass_fraction": passed / len(task.tests), "isolation": self.isolation},
+            ok,
+            status,
+            program,
+            reason,
+            {
+                "tests": [{"index": i, "status": s} for i, s in enumerate(statuses)],
+                "passed": passed,
+                "total": len(task.tests),
+                "pass_fraction": passed / len(task.tests),
+                "isolation": self.isolation,
+            },
             time.perf_counter() - start,
-        )  # fmt: skip
+        )
         if self.cache and status not in ("SANDBOX_ERROR", "TLE") and not _RUN.unsettled:
             _CACHE.put(key, verdict)  # timeouts and broken slots may go differently next time
         return verdict

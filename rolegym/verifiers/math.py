@@ -154,8 +154,7 @@ class MathVerifier(Verifier):
         elapsed = time.perf_counter() - start
         per_item = elapsed / max(1, len(items))
         return [
-            Verdict(v.correct, v.status, v.answer, v.reason, v.detail, per_item)  # type: ignore[union-attr]
-            for v in verdicts
+            Verdict(v.correct, v.status, v.answer, v.reason, v.detail, per_item) for v in verdicts
         ]
 
     def _fast(self, reference: str, answer: str, how: str) -> Verdict | tuple[str, dict[str, Any]]:

@@ -191,7 +191,7 @@ def bwrap_available() -> bool:
             timeout=10,
             check=False,
             env={},
-            **_identity(_next_uid()),  # type: ignore[arg-type]
+            **_identity(_next_uid()),
         )
     except (OSError, subprocess.SubprocessError):
         return False
@@ -321,16 +321,27 @@ def run_python(
                 os.chown(outer, uid, uid)  # its only writable place
         if procs:  # join the cgroups first, as the sandbox user, then exec the rest
             joins = " && ".join(f'echo $$ > "${i + 1}"' for i in range(len(procs)))
-            cmd = ["/bin/sh", "-c", f'{joins} && shift {len(procs)} && exec "$@"', "sh",
-                   *map(str, procs), *cmd]  # fmt: skip
+            cmd = [
+                "/bin/sh",
+                "-c",
+                f'{joins} && shift {len(procs)} && exec "$@"',
+                "sh",
+                *map(str, procs),
+                *cmd,
+            ]
         err_path = Path(outer, "stderr")
         with open(err_path, "wb") as err:
             try:
                 proc = subprocess.Popen(
-                    cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, cwd=cwd,
-                    env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, start_new_session=True,
-                    **_identity(uid),  # type: ignore[arg-type]
-                )  # fmt: skip
+                    cmd,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    cwd=cwd,
+                    env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                    start_new_session=True,
+                    **_identity(uid),
+                )
             except OSError as e:
                 return RunResult("sandbox_error", None, b"", str(e).encode(), isolation)
             stdout, status = _collect(proc, stdin, limits, on_output)
@@ -365,12 +376,12 @@ def _collect(
 
     def feed() -> None:  # on a thread: a program that never reads must not block the parent
         with contextlib.suppress(OSError):
-            proc.stdin.write(stdin)  # type: ignore[union-attr]
+            proc.stdin.write(stdin)
         with contextlib.suppress(OSError):
-            proc.stdin.close()  # type: ignore[union-attr]
+            proc.stdin.close()
 
     threading.Thread(target=feed, daemon=True).start()
-    fd = proc.stdout.fileno()  # type: ignore[union-attr]
+    fd = proc.stdout.fileno()
     with selectors.DefaultSelector() as sel:
         sel.register(fd, selectors.EVENT_READ)
         while True:
@@ -391,5 +402,5 @@ def _collect(
                 status = "stopped"
                 break
     _kill_group(proc)
-    proc.stdout.close()  # type: ignore[union-attr]
+    proc.stdout.close()
     return bytes(out[:cap]), status

@@ -66,7 +66,7 @@ class _Worker:
 
     @property
     def fd(self) -> int:
-        return self.proc.stdout.fileno()  # type: ignore[union-attr]
+        return self.proc.stdout.fileno()
 
     def _read_line(self, until: float) -> bytes | None:
         while b"\n" not in self.buffer:
@@ -95,8 +95,8 @@ class _Worker:
         return line
 
     def send(self, payload: Any) -> None:
-        self.proc.stdin.write(json.dumps(payload).encode() + b"\n")  # type: ignore[union-attr]
-        self.proc.stdin.flush()  # type: ignore[union-attr]
+        self.proc.stdin.write(json.dumps(payload).encode() + b"\n")
+        self.proc.stdin.flush()
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -104,7 +104,7 @@ class _Worker:
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(OSError):
-                stream.close()  # type: ignore[union-attr]
+                stream.close()
 
 
 class DeadlinePool:
@@ -216,8 +216,13 @@ class DeadlinePool:
     def run_many(self, payloads: Sequence[Any]) -> list[JobResult]:
         """Run every payload; results come back in order, each within its deadline."""
         if os.getpid() != self._pid:  # forked: the workers belong to the parent process
-            self.__init__(self.target, workers=self.max_workers, deadline_s=self.deadline_s,
-                          memory_mb=self.memory_mb, startup_s=self.startup_s)  # fmt: skip
+            self.__init__(
+                self.target,
+                workers=self.max_workers,
+                deadline_s=self.deadline_s,
+                memory_mb=self.memory_mb,
+                startup_s=self.startup_s,
+            )
         results: list[JobResult | None] = [None] * len(payloads)
         pending = list(range(len(payloads)))[::-1]
         busy: dict[int, tuple[_Worker, int, float]] = {}  # fd -> (worker, job, start)
@@ -264,7 +269,7 @@ class DeadlinePool:
                         del busy[fd]
                         self._discard(worker)
                         results[job] = JobResult("timeout", None, now - start)
-        return results  # type: ignore[return-value]
+        return results
 
     def close(self) -> None:
         """Stop the workers.

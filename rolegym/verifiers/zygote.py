@@ -51,18 +51,36 @@ class _Slot:
         os.chmod(runner, 0o644)
         self._cgroup = sandbox._cgroup(self.uid, limits)
         procs = self._cgroup.__enter__()
-        cmd = [*sandbox._prlimit(limits), *sandbox._bwrap([runner], limits, die_with_parent=False),
-               sandbox.sandbox_python(), "-I", "-S", "-B", "runner.py", "serve"]  # fmt: skip
+        cmd = [
+            *sandbox._prlimit(limits),
+            *sandbox._bwrap([runner], limits, die_with_parent=False),
+            sandbox.sandbox_python(),
+            "-I",
+            "-S",
+            "-B",
+            "runner.py",
+            "serve",
+        ]
         if procs:
             joins = " && ".join(f'echo $$ > "${i + 1}"' for i in range(len(procs)))
-            cmd = ["/bin/sh", "-c", f'{joins} && shift {len(procs)} && exec "$@"', "sh",
-                   *map(str, procs), *cmd]  # fmt: skip
+            cmd = [
+                "/bin/sh",
+                "-c",
+                f'{joins} && shift {len(procs)} && exec "$@"',
+                "sh",
+                *map(str, procs),
+                *cmd,
+            ]
         self.isolation = "bwrap+cgroup" if procs else "bwrap"
         self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, start_new_session=True,
-            **sandbox._identity(self.uid),  # type: ignore[arg-type]
-        )  # fmt: skip
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            start_new_session=True,
+            **sandbox._identity(self.uid),
+        )
         self._buffer = b""
         self._jobs = 0
         try:
@@ -75,7 +93,7 @@ class _Slot:
 
     def _next_record(self, deadline: float) -> dict[str, Any] | None:
         """The next JSON record, ``None`` at the deadline; raises ``_SlotDied`` at EOF."""
-        fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
+        fd = self.proc.stdout.fileno()
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -99,8 +117,8 @@ class _Slot:
 
     def _send(self, message: dict[str, Any]) -> None:
         try:
-            self.proc.stdin.write(json.dumps(message).encode() + b"\n")  # type: ignore[union-attr]
-            self.proc.stdin.flush()  # type: ignore[union-attr]
+            self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+            self.proc.stdin.flush()
         except OSError:
             raise _SlotDied from None
 
@@ -147,7 +165,7 @@ class _Slot:
             sandbox.kill_uid(self.uid)
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(OSError):
-                stream.close()  # type: ignore[union-attr]
+                stream.close()
         self._cgroup.__exit__(None, None, None)
         self._dir.cleanup()
 
@@ -204,7 +222,7 @@ class ZygotePool:
     ) -> tuple[str, str]:
         """Run one program in a warm slot; returns its outcome and the slot's isolation."""
         if os.getpid() != self._pid:  # forked: the slots belong to the parent process
-            self.__init__(self.limits, self.size)  # type: ignore[misc]
+            self.__init__(self.limits, self.size)
         slot = self._acquire()
         outcome = "died"
         try:

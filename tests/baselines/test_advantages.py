@@ -25,8 +25,12 @@ def test_group_mean_and_std_like_grpo() -> None:
 
 
 def test_group_keys_split_agents_and_turns() -> None:
-    samples = [_s("t", "generator_0", 0, 1.0), _s("t", "generator_1", 0, 0.0),
-               _s("t", "generator_0", 0, 0.0), _s("t", "generator_1", 0, 1.0)]  # fmt: skip
+    samples = [
+        _s("t", "generator_0", 0, 1.0),
+        _s("t", "generator_1", 0, 0.0),
+        _s("t", "generator_0", 0, 0.0),
+        _s("t", "generator_1", 0, 1.0),
+    ]
     per_agent = compute_advantages(samples, group_by="task×agent×turn", scale="none")
     per_role = compute_advantages(samples, group_by="task×role", scale="none")
     assert per_agent == [0.5, -0.5, -0.5, 0.5] and per_role == [0.5, -0.5, -0.5, 0.5]

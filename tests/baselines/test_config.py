@@ -30,8 +30,10 @@ BAD = [
 def test_an_out_of_range_option_is_refused_at_construction(
     option: str, value: str, allowed: list[str]
 ) -> None:
-    for build in (lambda: GRPOConfig(**{option: value}),
-                  lambda: GRPOConfig.from_dict({option: value})):  # fmt: skip
+    for build in (
+        lambda: GRPOConfig(**{option: value}),
+        lambda: GRPOConfig.from_dict({option: value}),
+    ):
         with pytest.raises(ValueError, match=rf"^{option} must be one of \[") as refused:
             build()
         assert repr(value) in str(refused.value)
@@ -48,8 +50,9 @@ def test_every_allowed_value_is_one_the_update_accepts() -> None:
     for name in typing.get_args(hints["lr_scheduler_type"]):
         param = torch.nn.Parameter(torch.zeros(1))
         optimizer = torch.optim.AdamW([param], lr=1e-3)
-        scheduler = get_scheduler(name, optimizer=optimizer, num_warmup_steps=1,
-                                  num_training_steps=4)  # fmt: skip
+        scheduler = get_scheduler(
+            name, optimizer=optimizer, num_warmup_steps=1, num_training_steps=4
+        )
         optimizer.step()
         scheduler.step()  # no metric: the Learner steps it so
     for scope in ("task", "task×role×turn", "task x agent"):  # spellings parse_group_scope reads
@@ -60,14 +63,24 @@ def test_role_names_are_checked_against_the_env_roles() -> None:
     from rolegym.baselines.grpo.routing import route_roles
 
     roles = ["generator", "aggregator"]
-    for options in ({"trainable_roles": ["critic"]}, {"scripted_roles": {"critic": "oracle"}},
-                    {"policy_groups": {"critic": "x"}}):  # fmt: skip
-        with pytest.raises(ValueError, match=r"not roles of this env; its roles are "
-                           r"\['generator', 'aggregator'\]"):  # fmt: skip
+    for options in (
+        {"trainable_roles": ["critic"]},
+        {"scripted_roles": {"critic": "oracle"}},
+        {"policy_groups": {"critic": "x"}},
+    ):
+        with pytest.raises(
+            ValueError,
+            match=r"not roles of this env; its roles are "
+            r"\['generator', 'aggregator'\]",
+        ):
             route_roles(roles, policy="isolated", **options)
     with pytest.raises(ValueError, match=r"scripted roles \['generator'\]: scripted roles have"):
-        route_roles(roles, policy="isolated", scripted_roles={"generator": "oracle"},
-                    policy_groups={"generator": "g"})  # fmt: skip
+        route_roles(
+            roles,
+            policy="isolated",
+            scripted_roles={"generator": "oracle"},
+            policy_groups={"generator": "g"},
+        )
     with pytest.raises(ValueError, match=r"unknown scripted policy 'genius'.*'oracle'"):
         route_roles(roles, policy="shared", scripted_roles={"generator": "genius"})
     routing = route_roles(roles, policy="isolated", scripted_roles={"generator": "oracle"})
@@ -79,9 +92,12 @@ def test_the_trainer_names_the_env_roles_when_a_config_names_another(tmp_path: P
     pytest.importorskip("transformers")
     from rolegym.baselines.grpo.trainer import GRPOTrainer
 
-    config = micro_config(tmp_path, env_id="voting-arith-v0",
-                          scripted_roles={"generator": "oracle"},
-                          policy_groups={"generator": "g"})  # fmt: skip
+    config = micro_config(
+        tmp_path,
+        env_id="voting-arith-v0",
+        scripted_roles={"generator": "oracle"},
+        policy_groups={"generator": "g"},
+    )
     with pytest.raises(ValueError, match=r"policy_groups names scripted roles \['generator'\]"):
         GRPOTrainer(config)
     config = micro_config(tmp_path, env_id="voting-arith-v0", trainable_roles=["judge"])

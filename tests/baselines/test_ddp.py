@@ -40,12 +40,17 @@ def _worker(rank: int, world: int, tmp: str) -> None:
         assert trainer.dist.on and trainer.dist.world == world
         episodes = trainer.rollout(0)
         rows, _ = build_rows(
-            episodes, learner_of=trainer.policies.learner_name, reward_fn=answer_chars_reward,
-            tasks=[env.unwrapped.task for env in trainer.batch.envs], scale="group",
-        )  # fmt: skip
+            episodes,
+            learner_of=trainer.policies.learner_name,
+            reward_fn=answer_chars_reward,
+            tasks=[env.unwrapped.task for env in trainer.batch.envs],
+            scale="group",
+        )
         parts, metrics, grads = _gradients(trainer, rows)
-        torch.save({"rows": rows, "parts": parts, "metrics": metrics, "grads": grads},
-                   f"{tmp}/rank{rank}.pt")  # fmt: skip
+        torch.save(
+            {"rows": rows, "parts": parts, "metrics": metrics, "grads": grads},
+            f"{tmp}/rank{rank}.pt",
+        )
     finally:
         dist.destroy_process_group()
 

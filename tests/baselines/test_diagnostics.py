@@ -48,15 +48,23 @@ def test_metrics_from_a_known_gram() -> None:
 @pytest.mark.parametrize("policy", ["shared", "isolated"])
 def test_per_role_gradients_equal_autograd_fp64(tmp_path, policy: str) -> None:
     config = micro_config(
-        tmp_path, env_id="voting-arith-v0", torch_dtype="float64", policy=policy,
-        per_device_train_batch_size=3, scale_rewards="group", loss_type="grpo",
-    )  # fmt: skip
+        tmp_path,
+        env_id="voting-arith-v0",
+        torch_dtype="float64",
+        policy=policy,
+        per_device_train_batch_size=3,
+        scale_rewards="group",
+        loss_type="grpo",
+    )
     trainer = GRPOTrainer(config)
     episodes = trainer.rollout(0)
     rows, _ = build_rows(
-        episodes, learner_of=trainer.policies.learner_name, reward_fn=answer_chars_reward,
-        tasks=[env.unwrapped.task for env in trainer.batch.envs], scale="group",
-    )  # fmt: skip
+        episodes,
+        learner_of=trainer.policies.learner_name,
+        reward_fn=answer_chars_reward,
+        tasks=[env.unwrapped.task for env in trainer.batch.envs],
+        scale="group",
+    )
     assert {r.role for r in rows} == {"generator", "aggregator"}
     assert any(r.advantage != 0 for r in rows)
     prepared = trainer.prepare(rows)

@@ -22,12 +22,23 @@ runner = CliRunner()
 def test_vllm_without_vllm_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     model = save_micro_model(tmp_path / "model")
     monkeypatch.setitem(sys.modules, "vllm", None)  # as where vLLM is not installed
-    config = micro_config(tmp_path, model_name_or_path=str(model), use_peft=True, lora_r=4,
-                          engine="vllm")  # fmt: skip
+    config = micro_config(
+        tmp_path, model_name_or_path=str(model), use_peft=True, lora_r=4, engine="vllm"
+    )
     with pytest.raises(ImportError, match=r"rolegym\[vllm\]"):
         GRPOTrainer(config)
-    args = ["train", "--model_name_or_path", str(model), "--use_peft", "--engine", "vllm",
-            "--device", "cpu", "--output_dir", str(tmp_path / "run")]  # fmt: skip
+    args = [
+        "train",
+        "--model_name_or_path",
+        str(model),
+        "--use_peft",
+        "--engine",
+        "vllm",
+        "--device",
+        "cpu",
+        "--output_dir",
+        str(tmp_path / "run"),
+    ]
     result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 2 and "pip install 'rolegym[vllm]'" in result.output
     assert "Traceback" not in result.output
@@ -35,8 +46,15 @@ def test_vllm_without_vllm_names_the_extra(tmp_path: Path, monkeypatch: pytest.M
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without CUDA")
 def test_the_paper_preset_on_a_cpu_says_what_it_needs(tmp_path: Path) -> None:
-    args = ["train", "--preset", "paper", "--env_id", "voting-math-v0",
-            "--output_dir", str(tmp_path / "run")]  # fmt: skip
+    args = [
+        "train",
+        "--preset",
+        "paper",
+        "--env_id",
+        "voting-math-v0",
+        "--output_dir",
+        str(tmp_path / "run"),
+    ]
     result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 2, result.output
     text = " ".join(result.output.split())
@@ -56,19 +74,29 @@ def test_a_lora_rank_vllm_cannot_serve_is_refused(tmp_path: Path) -> None:
     micro_config(tmp_path, use_peft=True, lora_r=1024, engine="hf")  # the HF engine has no cap
 
 
-@pytest.mark.parametrize("env_id", ["single-arith-v0", "voting-arith-v0", "eval-opt-arith-v0",
-                                    "orch-workers-arith-v0", "eval-opt-math-v0"])  # fmt: skip
+@pytest.mark.parametrize(
+    "env_id",
+    [
+        "single-arith-v0",
+        "voting-arith-v0",
+        "eval-opt-arith-v0",
+        "orch-workers-arith-v0",
+        "eval-opt-math-v0",
+    ],
+)
 def test_context_length_bounds_every_prompt_plus_completion(tmp_path: Path, env_id: str) -> None:
     kwargs = {"dataset": "fixture"} if "-math" in env_id else {}
     # a cap of 24 characters with the micro model's character tokenizer; a random evaluator
     # never says Correct, so eval-opt runs every round (its longest conversations)
     cap = 24
-    trainer = GRPOTrainer(micro_config(tmp_path, env_id=env_id, env_kwargs=kwargs,
-                                       max_completion_length=cap))  # fmt: skip
+    trainer = GRPOTrainer(
+        micro_config(tmp_path, env_id=env_id, env_kwargs=kwargs, max_completion_length=cap)
+    )
     bound = trainer.context_length()
     batch = EpisodeBatch(env_id, 8, group_size=1, policy_map=lambda role: "shared", **kwargs)
-    engine = HFEngine(trainer.policies.engine_models(), trainer.tokenizer, max_new_tokens=cap,
-                      temperature=1.0)  # fmt: skip
+    engine = HFEngine(
+        trainer.policies.engine_models(), trainer.tokenizer, max_new_tokens=cap, temperature=1.0
+    )
     longest = 0
     for episode in batch.run(engine, seed=0):
         for turn in episode.turns:

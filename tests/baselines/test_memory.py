@@ -25,8 +25,19 @@ def _rows(seed: int = 0) -> list[Row]:
     # mixed prompt and completion lengths; one truncated row, one single-token completion
     for i, (p, c) in enumerate([(5, 7), (9, 3), (4, 1), (12, 10), (3, 6)]):
         ids = torch.randint(4, 100, (p + c,), generator=g).tolist()
-        rows.append(Row(ids[:p], ids[p:], i == 3, 0.0, 0.0, "generator", f"generator_{i % 2}",
-                        "shared", (i,)))  # fmt: skip
+        rows.append(
+            Row(
+                ids[:p],
+                ids[p:],
+                i == 3,
+                0.0,
+                0.0,
+                "generator",
+                f"generator_{i % 2}",
+                "shared",
+                (i,),
+            )
+        )
     return rows
 
 
@@ -35,8 +46,9 @@ def _peft(model: torch.nn.Module) -> torch.nn.Module:
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(1)
-        peft = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", r=4, lora_alpha=8,
-                                                target_modules="all-linear"))  # fmt: skip
+        peft = get_peft_model(
+            model, LoraConfig(task_type="CAUSAL_LM", r=4, lora_alpha=8, target_modules="all-linear")
+        )
         for name, p in peft.named_parameters():
             if "lora_B" in name:
                 p.data.normal_(0.0, 0.1)
@@ -81,8 +93,11 @@ def test_a_model_with_an_adapted_head_uses_full_logits() -> None:
 
 def _layer_calls(trainer: GRPOTrainer) -> list[int]:
     calls = [0]
-    layer = next(m for m in trainer.policies.learners["shared"].module.modules()
-                 if type(m).__name__.endswith("DecoderLayer"))  # fmt: skip
+    layer = next(
+        m
+        for m in trainer.policies.learners["shared"].module.modules()
+        if type(m).__name__.endswith("DecoderLayer")
+    )
     forward = layer.mlp.forward  # counted by wrapping: hooks do not fire on recomputation
 
     def counted(*args: object, **kwargs: object) -> object:
@@ -96,15 +111,23 @@ def _layer_calls(trainer: GRPOTrainer) -> list[int]:
 def test_gradient_checkpointing_leaves_the_gradients_unchanged(tmp_path: Path) -> None:
     grads, calls = [], []
     for on in (False, True):
-        config = micro_config(tmp_path / str(on), torch_dtype="float64", use_peft=True, lora_r=4,
-                              gradient_checkpointing=on, env_id="voting-arith-v0")  # fmt: skip
+        config = micro_config(
+            tmp_path / str(on),
+            torch_dtype="float64",
+            use_peft=True,
+            lora_r=4,
+            gradient_checkpointing=on,
+            env_id="voting-arith-v0",
+        )
         trainer = GRPOTrainer(config)
         count = _layer_calls(trainer)
         rows, _ = build_rows(
-            trainer.rollout(0), learner_of=trainer.policies.learner_name,
-            reward_fn=trainer.reward_fn, tasks=[e.unwrapped.task for e in trainer.batch.envs],
+            trainer.rollout(0),
+            learner_of=trainer.policies.learner_name,
+            reward_fn=trainer.reward_fn,
+            tasks=[e.unwrapped.task for e in trainer.batch.envs],
             scale="none",
-        )  # fmt: skip
+        )
         prepared = trainer.prepare(rows)
         forward_only = count[0]
         module = trainer.policies.learners["shared"].module
@@ -132,9 +155,14 @@ def _recording(split, seen: list[int]):
 def test_token_budget_micro_batches_give_the_same_update(tmp_path: Path) -> None:
     updated, sizes = [], []
     for budget in (None, 500, 1):
-        config = micro_config(tmp_path / str(budget), torch_dtype="float64", loss_type="dapo",
-                              per_device_train_batch_size=64, max_tokens_per_microbatch=budget,
-                              env_id="voting-arith-v0")  # fmt: skip
+        config = micro_config(
+            tmp_path / str(budget),
+            torch_dtype="float64",
+            loss_type="dapo",
+            per_device_train_batch_size=64,
+            max_tokens_per_microbatch=budget,
+            env_id="voting-arith-v0",
+        )
         trainer = GRPOTrainer(config)
         seen: list[int] = []
         trainer._micro_batches = _recording(trainer._micro_batches, seen)

@@ -49,9 +49,14 @@ def test_killed_run_resumes_exactly(tmp_path: Path) -> None:
     paused_r, paused_w = os.pipe()  # the run says "paused" here
     hold_r, hold_w = os.pipe()  # and waits on this one, whose writing end only the test holds
     gate = f"{killed / 'checkpoint-000004'}:{paused_w}:{hold_r}"
-    proc = subprocess.Popen(_command(killed), cwd=ROOT, env={**env, GATE: gate},
-                            pass_fds=(paused_w, hold_r), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        _command(killed),
+        cwd=ROOT,
+        env={**env, GATE: gate},
+        pass_fds=(paused_w, hold_r),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(paused_w)
     os.close(hold_r)
     try:
@@ -76,8 +81,9 @@ def test_killed_run_resumes_exactly(tmp_path: Path) -> None:
         "checkpoint-000004",
     ]
 
-    done = subprocess.run(_command(killed, "--resume"), cwd=ROOT, env=env, capture_output=True,
-                          text=True)  # fmt: skip
+    done = subprocess.run(
+        _command(killed, "--resume"), cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     resumed, reference = _metrics(killed), _metrics(straight)
     assert [m["step"] for m in resumed] == list(range(11))  # 0: the evaluation before training
@@ -87,7 +93,8 @@ def test_killed_run_resumes_exactly(tmp_path: Path) -> None:
 
 
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
-    done = subprocess.run(_command(tmp_path / "empty", "--resume"), cwd=ROOT,
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        _command(tmp_path / "empty", "--resume"), cwd=ROOT, capture_output=True, text=True
+    )
     assert done.returncode == 2
     assert "no checkpoint" in done.stdout + done.stderr

@@ -34,8 +34,9 @@ def test_policy_maps() -> None:
     roles = ["generator", "aggregator"]
     assert policy_map("shared", roles) == {"generator": "shared", "aggregator": "shared"}
     assert policy_map("isolated", roles) == {"generator": "generator", "aggregator": "aggregator"}
-    grouped = policy_map("isolated", ["orchestrator", "worker", "synthesizer"],
-                         {"synthesizer": "orchestrator"})  # fmt: skip
+    grouped = policy_map(
+        "isolated", ["orchestrator", "worker", "synthesizer"], {"synthesizer": "orchestrator"}
+    )
     assert grouped["synthesizer"] == "orchestrator"
     with pytest.raises(ValueError, match="role"):
         policy_map("isolated", roles, {"critic": "x"})
@@ -47,8 +48,15 @@ def test_policy_maps() -> None:
 
 @pytest.mark.parametrize("use_peft", [True, False])
 def test_isolated_zero_advantage_role_stays_bit_identical(tmp_path, use_peft: bool) -> None:
-    config = micro_config(tmp_path, env_id="voting-arith-v0", policy="isolated",
-                          use_peft=use_peft, lora_r=4, lora_alpha=8, weight_decay=0.1)  # fmt: skip
+    config = micro_config(
+        tmp_path,
+        env_id="voting-arith-v0",
+        policy="isolated",
+        use_peft=use_peft,
+        lora_r=4,
+        lora_alpha=8,
+        weight_decay=0.1,
+    )
     trainer = GRPOTrainer(config, reward_fn=aggregator_constant)
     assert set(trainer.policies.learners) == {"generator", "aggregator"}
     before = {n: _params(trainer, n) for n in trainer.policies.learners}
@@ -73,8 +81,12 @@ def test_isolated_zero_advantage_role_stays_bit_identical(tmp_path, use_peft: bo
 def test_gradient_accumulation_gives_the_same_update(tmp_path) -> None:
     updated = []
     for size in (8, 4, 3):
-        config = micro_config(tmp_path / str(size), torch_dtype="float64",
-                              per_device_train_batch_size=size, loss_type="dapo")  # fmt: skip
+        config = micro_config(
+            tmp_path / str(size),
+            torch_dtype="float64",
+            per_device_train_batch_size=size,
+            loss_type="dapo",
+        )
         trainer = GRPOTrainer(config)
         trainer.train_step()
         updated.append(_params(trainer, "shared"))
@@ -107,10 +119,16 @@ def test_one_role_isolated_is_the_shared_run(tmp_path) -> None:
 @pytest.mark.slow
 def test_learns_a_single_role_micro_task(tmp_path) -> None:
     config = load_config(
-        "micro", output_dir=str(tmp_path / "run"), policy="shared", env_id="single-arith-v0",
-        reward_fn="rolegym.baselines.micro:answer_chars_reward", max_steps=60, save_steps=0,
-        disable_tqdm=True, seed=0,
-    )  # fmt: skip
+        "micro",
+        output_dir=str(tmp_path / "run"),
+        policy="shared",
+        env_id="single-arith-v0",
+        reward_fn="rolegym.baselines.micro:answer_chars_reward",
+        max_steps=60,
+        save_steps=0,
+        disable_tqdm=True,
+        seed=0,
+    )
     GRPOTrainer(config).train()
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     rewards = [json.loads(line)["reward"] for line in lines if '"reward"' in line]
@@ -120,8 +138,12 @@ def test_learns_a_single_role_micro_task(tmp_path) -> None:
 
 
 def test_scripted_and_frozen_roles(tmp_path) -> None:
-    config = micro_config(tmp_path, env_id="voting-arith-v0", policy="isolated",
-                          scripted_roles={"aggregator": "oracle"})  # fmt: skip
+    config = micro_config(
+        tmp_path,
+        env_id="voting-arith-v0",
+        policy="isolated",
+        scripted_roles={"aggregator": "oracle"},
+    )
     trainer = GRPOTrainer(config)
     assert set(trainer.policies.learners) == {"generator"}
     metrics = trainer.train_step()
@@ -161,8 +183,16 @@ def test_custom_reward_assignment_is_used(tmp_path) -> None:
 
 
 def test_train_writes_metrics_eval_checkpoints_and_final(tmp_path) -> None:
-    config = micro_config(tmp_path, max_steps=4, save_steps=2, eval_steps=2, eval_on_start=True,
-                          eval_tasks=6, save_total_limit=1, loss_type="grpo")  # fmt: skip
+    config = micro_config(
+        tmp_path,
+        max_steps=4,
+        save_steps=2,
+        eval_steps=2,
+        eval_on_start=True,
+        eval_tasks=6,
+        save_total_limit=1,
+        loss_type="grpo",
+    )
     result = GRPOTrainer(config).train()
     run = tmp_path / "run"
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
@@ -185,7 +215,7 @@ def test_config_validation_and_presets(tmp_path) -> None:
     with pytest.raises(ValueError, match="unknown GRPOConfig"):
         GRPOConfig.from_dict({"lerning_rate": 1.0})
     with pytest.raises(ValueError, match="policy"):
-        GRPOConfig(policy="both")  # type: ignore[arg-type]
+        GRPOConfig(policy="both")
     paper = load_config("paper", env_id="voting-math-v0")
     assert (paper.lora_r, paper.lora_alpha, paper.learning_rate) == (64, 32, 2e-5)
     assert (paper.num_generations, paper.tasks_per_step, paper.temperature) == (8, 64, 0.7)

@@ -71,8 +71,18 @@ def test_one_process_data_parallel_is_the_identity() -> None:
     assert dp.gather({"a": 1}) == [{"a": 1}]
 
 
-@pytest.mark.parametrize("code", ["torch.distributed", "SummaryWriter", "wandb", "torch.save",
-                                  "torch.load", "os.replace", "metrics.jsonl\").open"])  # fmt: skip
+@pytest.mark.parametrize(
+    "code",
+    [
+        "torch.distributed",
+        "SummaryWriter",
+        "wandb",
+        "torch.save",
+        "torch.load",
+        "os.replace",
+        'metrics.jsonl").open',
+    ],
+)
 def test_trainer_module_delegates_io_and_distribution(code: str) -> None:
     """``trainer.py`` holds the algorithm; I/O and process groups live in their own modules."""
     assert code not in Path(trainer.__file__).read_text()

@@ -30,9 +30,13 @@ runner = CliRunner()
 
 def _qwen3_06b() -> object:
     """Qwen3-0.6B's shape (no weights)."""
-    return transformers.Qwen3Config(hidden_size=1024, num_hidden_layers=28,
-                                    num_attention_heads=16, num_key_value_heads=8,
-                                    head_dim=128)  # fmt: skip
+    return transformers.Qwen3Config(
+        hidden_size=1024,
+        num_hidden_layers=28,
+        num_attention_heads=16,
+        num_key_value_heads=8,
+        head_dim=128,
+    )
 
 
 def test_kv_cache_budget_of_a_qwen3_0_6b_shaped_model() -> None:
@@ -56,11 +60,13 @@ def test_kv_cache_budget_of_a_qwen3_0_6b_shaped_model() -> None:
 
 def test_head_dim_and_kv_heads_fall_back_to_the_attention_shape() -> None:
     # no num_key_value_heads (one per attention head), no head_dim: 768 / 12 = 64
-    mha = SimpleNamespace(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                          head_dim=None)  # fmt: skip
+    mha = SimpleNamespace(
+        hidden_size=768, num_hidden_layers=12, num_attention_heads=12, head_dim=None
+    )
     assert kv_cache_bytes_per_token(mha, torch.float16) == 2 * 12 * 12 * 64 * 2
-    llama = transformers.LlamaConfig(hidden_size=4096, num_hidden_layers=32,
-                                     num_attention_heads=32, num_key_value_heads=8)  # fmt: skip
+    llama = transformers.LlamaConfig(
+        hidden_size=4096, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8
+    )
     assert kv_cache_bytes_per_token(llama, torch.bfloat16) == 2 * 32 * 8 * 128 * 2
 
 
@@ -110,9 +116,25 @@ def test_eval_command_on_a_local_model_with_a_token_budget(
 
     monkeypatch.setattr(HFEngine, "batches", spy)
     out = tmp_path / "result.json"
-    result = runner.invoke(app, ["eval", str(path), "--max-batch-tokens", "200", "--problems",
-                                 "4", "--env", "single-arith-v0", "--max-new-tokens", "8",
-                                 "--device", "cpu", "-o", str(out)])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            str(path),
+            "--max-batch-tokens",
+            "200",
+            "--problems",
+            "4",
+            "--env",
+            "single-arith-v0",
+            "--max-new-tokens",
+            "8",
+            "--device",
+            "cpu",
+            "-o",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     loaded = json.loads(out.read_text())
     validate_result(loaded)

@@ -39,8 +39,15 @@ class Scripted:
 
 
 def _system() -> System:
-    info = {"kind": "model", "name": "scripted", "checkpoint": None, "policy": "base",
-            "policy_map": None, "train_env": None, "step": None}  # fmt: skip
+    info = {
+        "kind": "model",
+        "name": "scripted",
+        "checkpoint": None,
+        "policy": "base",
+        "policy_map": None,
+        "train_env": None,
+        "step": None,
+    }
     return System("scripted", info, lambda temperature, tokens: Scripted())
 
 
@@ -68,8 +75,14 @@ def test_per_role_figures_are_what_the_engine_did() -> None:
 def test_evaluator_precision_and_recall_count_wrong_answers_judged_correct() -> None:
     class Gullible(Scripted):
         def generate(self, requests):  # always wrong, always judged Correct
-            return [Completion(text="\\boxed{Correct}" if r.role == "evaluator"
-                               else f"\\boxed{{{_answer(r) + 1}}}") for r in requests]  # fmt: skip
+            return [
+                Completion(
+                    text="\\boxed{Correct}"
+                    if r.role == "evaluator"
+                    else f"\\boxed{{{_answer(r) + 1}}}"
+                )
+                for r in requests
+            ]
 
     system = _system()
     system.engine = lambda temperature, tokens: Gullible()
@@ -102,15 +115,17 @@ def test_checkpoint_of_a_run_is_a_system(tmp_path: Path) -> None:
     from rolegym.baselines.grpo.trainer import GRPOTrainer
     from tests.baselines.helpers import micro_config
 
-    config = micro_config(tmp_path, env_id="voting-arith-v0", policy="isolated", max_steps=2,
-                          save_steps=1)  # fmt: skip
+    config = micro_config(
+        tmp_path, env_id="voting-arith-v0", policy="isolated", max_steps=2, save_steps=1
+    )
     GRPOTrainer(config).train()
     system = load_system(str(tmp_path / "run"))
     assert system.info["kind"] == "checkpoint" and system.info["step"] == 2
     assert system.policy_map == {"generator": "generator", "aggregator": "aggregator"}
     assert system.route("worker") == "generator"  # transfer: unknown roles -> first learner
-    result = evaluate(system, ["voting-arith-v0", "single-arith-v0"],
-                      Protocol(problems=2, max_new_tokens=4))  # fmt: skip
+    result = evaluate(
+        system, ["voting-arith-v0", "single-arith-v0"], Protocol(problems=2, max_new_tokens=4)
+    )
     validate_result(result)
     assert result["label"] == "run@2"
     first = load_system(str(tmp_path / "run" / "checkpoint-000001"))
@@ -132,18 +147,27 @@ def test_eval_of_an_isolated_run_with_a_scripted_role_plays_the_script(tmp_path:
     from rolegym.cli import app
     from tests.baselines.helpers import micro_config
 
-    config = micro_config(tmp_path, env_id="voting-arith-v0", policy="isolated", max_steps=1,
-                          scripted_roles={"generator": "oracle"})  # fmt: skip
+    config = micro_config(
+        tmp_path,
+        env_id="voting-arith-v0",
+        policy="isolated",
+        max_steps=1,
+        scripted_roles={"generator": "oracle"},
+    )
     trainer = GRPOTrainer(config)
     assert trainer.learner_names == ["aggregator"]
     trainer.train()
     out = tmp_path / "eval.json"
-    result = CliRunner().invoke(app, ["eval", str(tmp_path / "run"), "--out", str(out),
-                                      "--problems", "3", "--device", "cpu"])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        ["eval", str(tmp_path / "run"), "--out", str(out), "--problems", "3", "--device", "cpu"],
+    )
     assert result.exit_code == 0, result.output
     saved = load_result(out)
-    assert saved["system"]["policy_map"] == {"generator": "scripted:oracle",
-                                             "aggregator": "aggregator"}  # fmt: skip
+    assert saved["system"]["policy_map"] == {
+        "generator": "scripted:oracle",
+        "aggregator": "aggregator",
+    }
     cell = saved["cells"][0]
     gen, agg = cell["roles"]["generator"], cell["roles"]["aggregator"]
     assert gen["calls"] == 3 * 3 and gen["answer_accuracy"] == 1.0  # the oracle's answers
@@ -165,8 +189,9 @@ def test_an_openai_endpoint_is_evaluated_like_the_model_behind_it() -> None:
         remote = load_system(f"openai:http://{host}:{port}/v1#rolegym-micro", label="remote")
         protocol = Protocol(problems=2, max_new_tokens=6)
         result = evaluate(remote, ["voting-arith-v0"], protocol)
-        here = evaluate(System("here", remote.info, lambda t, n: local), ["voting-arith-v0"],
-                        protocol)  # fmt: skip
+        here = evaluate(
+            System("here", remote.info, lambda t, n: local), ["voting-arith-v0"], protocol
+        )
     finally:
         server.shutdown()
     assert result["system"]["kind"] == "openai" and result["label"] == "remote"

@@ -37,8 +37,15 @@ def _cliff(accs: list[float], **kwargs: Any) -> Cliff | None:
 
 def test_clear_terminal_cliff() -> None:
     cliff = _cliff([0.2, 0.5, 0.6, 0.3, 0.25, 0.2])
-    assert cliff == Cliff(peak_step=20, peak=0.6, final=0.2, drop=pytest.approx(0.4),
-                          onset_step=30, threshold=pytest.approx(0.15), final_step=50)  # fmt: skip
+    assert cliff == Cliff(
+        peak_step=20,
+        peak=0.6,
+        final=0.2,
+        drop=pytest.approx(0.4),
+        onset_step=30,
+        threshold=pytest.approx(0.15),
+        final_step=50,
+    )
 
 
 def test_onset_is_where_the_curve_stays_below_for_good() -> None:
@@ -177,14 +184,22 @@ def _synthetic_run(run: Path, *, evaluations: bool = True) -> dict[str, Any]:
     if not evaluations:
         lines = lines[1:]
     (run / "metrics.jsonl").write_text("".join(json.dumps(x, sort_keys=True) + "\n" for x in lines))
-    config = {"env_id": "voting-math-v0", "policy": "isolated", "max_steps": 12,
-              "model_name_or_path": "Qwen/Qwen3-1.7B"}  # fmt: skip
+    config = {
+        "env_id": "voting-math-v0",
+        "policy": "isolated",
+        "max_steps": 12,
+        "model_name_or_path": "Qwen/Qwen3-1.7B",
+    }
     (run / "config.json").write_text(json.dumps(config))
     history = [{"step": k, "accuracy": v} for k, v in eval_acc.items()] if evaluations else []
     summary: dict[str, Any] = {"step": 12}
     if evaluations:
-        summary |= {"eval_peak_accuracy": 0.6, "eval_peak_step": 4,
-                    "eval_final_accuracy": 0.2, "eval_history": history}  # fmt: skip
+        summary |= {
+            "eval_peak_accuracy": 0.6,
+            "eval_peak_step": 4,
+            "eval_final_accuracy": 0.2,
+            "eval_history": history,
+        }
     (run / "summary.json").write_text(json.dumps(summary))
     return summary
 
@@ -351,8 +366,14 @@ def test_report_of_a_real_training_run(tmp_path: Path) -> None:
     from rolegym.baselines.grpo.trainer import GRPOTrainer
     from tests.baselines.helpers import micro_config
 
-    config = micro_config(tmp_path, env_id="voting-arith-v0", max_steps=6, eval_steps=2,
-                          eval_on_start=True, eval_tasks=4)  # fmt: skip
+    config = micro_config(
+        tmp_path,
+        env_id="voting-arith-v0",
+        max_steps=6,
+        eval_steps=2,
+        eval_on_start=True,
+        eval_tasks=4,
+    )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a micro model: extra threads only contend with other tests
     try:

@@ -18,8 +18,14 @@ WORKFLOWS = ["voting", "eval-opt", "orch-workers", "single"]
 def _text(seed: int, agent: str, turn: int) -> str:
     """A deterministic mix of right-looking and wrong answers, keyed like a sampler would be."""
     h = int(hashlib.sha256(f"{seed}{agent}{turn}".encode()).hexdigest(), 16)
-    return ["\\boxed{1}", "\\boxed{2}", "STRATEGY 1: a\nSTRATEGY 2: b", "\\boxed{Incorrect}",
-            "\\boxed{Correct}", "no idea"][h % 6]  # fmt: skip
+    return [
+        "\\boxed{1}",
+        "\\boxed{2}",
+        "STRATEGY 1: a\nSTRATEGY 2: b",
+        "\\boxed{Incorrect}",
+        "\\boxed{Correct}",
+        "no idea",
+    ][h % 6]
 
 
 class OracleEngine:
@@ -36,8 +42,14 @@ class OracleEngine:
         for r in requests:
             raw = self.batch.envs[r.env_index].unwrapped
             text = self.oracle(raw, r.agent)
-            out.append(Completion(text=text, token_ids=[1, 2, 3], logprobs=[-0.1, -0.2, -0.3],
-                                  finish_reason="stop"))  # fmt: skip
+            out.append(
+                Completion(
+                    text=text,
+                    token_ids=[1, 2, 3],
+                    logprobs=[-0.1, -0.2, -0.3],
+                    finish_reason="stop",
+                )
+            )
         return out
 
 

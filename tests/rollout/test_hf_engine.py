@@ -23,9 +23,15 @@ def engine() -> HFEngine:
 
 
 def _request(text: str, seed: int, policy: str = "default") -> Request:
-    return Request(env_index=0, agent="generator_0", role="generator", turn=0,
-                   messages=({"role": "user", "content": text},), sampling_seed=seed,
-                   policy_id=policy)  # fmt: skip
+    return Request(
+        env_index=0,
+        agent="generator_0",
+        role="generator",
+        turn=0,
+        messages=({"role": "user", "content": text},),
+        sampling_seed=seed,
+        policy_id=policy,
+    )
 
 
 def test_tokens_decode_to_text_and_logprobs_match_a_forward_pass(engine: HFEngine) -> None:
@@ -166,8 +172,14 @@ def test_no_batch_exceeds_the_budgets_except_a_lone_oversize_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cap, budget = 8, 150
-    engine = HFEngine(build_model(seed=6), build_tokenizer(), max_new_tokens=cap, temperature=0.7,
-                      batch_size=4, max_batch_tokens=budget)  # fmt: skip
+    engine = HFEngine(
+        build_model(seed=6),
+        build_tokenizer(),
+        max_new_tokens=cap,
+        temperature=0.7,
+        batch_size=4,
+        max_batch_tokens=budget,
+    )
     huge = _request("word " * 200, 99)  # one request over the whole budget on its own
     requests = _mixed_requests(12)
     requests.insert(5, huge)
@@ -194,11 +206,16 @@ def test_no_batch_exceeds_the_budgets_except_a_lone_oversize_request(
 
 
 def test_batching_follows_the_budgets_exactly() -> None:
-    engine = HFEngine(build_model(seed=1), build_tokenizer(), max_new_tokens=10,
-                      max_batch_tokens=60)  # fmt: skip
+    engine = HFEngine(
+        build_model(seed=1), build_tokenizer(), max_new_tokens=10, max_batch_tokens=60
+    )
     # rows cost (longest prompt + 10): 3 x 20 = 60 fits, a 4th does not; 100 runs alone
-    assert engine.batches([10, 5, 10, 10, 100, 1, 1]) == [range(0, 3), range(3, 4), range(4, 5),
-                                                            range(5, 7)]  # fmt: skip
+    assert engine.batches([10, 5, 10, 10, 100, 1, 1]) == [
+        range(0, 3),
+        range(3, 4),
+        range(4, 5),
+        range(5, 7),
+    ]
     assert engine.batches([]) == []
     engine.batch_size = 2
     assert engine.batches([1, 1, 1, 1, 1]) == [range(0, 2), range(2, 4), range(4, 5)]

@@ -66,8 +66,16 @@ def test_matches_the_local_engine_and_drives_episodes(local: HFEngine) -> None:
         batch = EpisodeBatch("voting-arith-v0", 4, group_size=2)
         episodes = batch.run(remote, seed=0)
         assert batch.engine_calls == 2 and all(ep.terminated for ep in episodes)
-        async_episodes = asyncio.run(arollout("voting-arith-v0", remote.acomplete, num_groups=2,
-                                              group_size=2, seed=0, max_concurrency=3))  # fmt: skip
+        async_episodes = asyncio.run(
+            arollout(
+                "voting-arith-v0",
+                remote.acomplete,
+                num_groups=2,
+                group_size=2,
+                seed=0,
+                max_concurrency=3,
+            )
+        )
         assert [t.completion for e in async_episodes for t in e.turns] == [
             t.completion for e in episodes for t in e.turns
         ]
@@ -133,11 +141,21 @@ class Recorder(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         Recorder.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        data = json.dumps({
-            "id": "x", "object": "chat.completion", "created": 0, "model": "m",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": "ok"}}],
-        }).encode()  # fmt: skip
+        data = json.dumps(
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "m",
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": "ok"},
+                    }
+                ],
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

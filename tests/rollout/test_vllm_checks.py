@@ -11,8 +11,9 @@ import pytest
 from rolegym.rollout.engines.vllm import VLLM_LORA_RANKS, _adapter_rank, import_vllm, vllm_lora_rank
 
 
-@pytest.mark.parametrize(("r", "served"), [(1, 1), (4, 8), (8, 8), (64, 64), (65, 128),
-                                           (300, 320), (512, 512)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("r", "served"), [(1, 1), (4, 8), (8, 8), (64, 64), (65, 128), (300, 320), (512, 512)]
+)
 def test_lora_rank_is_rounded_up_to_one_vllm_accepts(r: int, served: int) -> None:
     assert vllm_lora_rank(r) == served and served in VLLM_LORA_RANKS
 

@@ -69,8 +69,12 @@ def test_derived_tests_reject_a_wrong_mutant(humaneval) -> None:
         entry = p["entry_point"]
         check = f"{p['test']}\ncheck({entry})\n"  # the prompt's helpers first, as HumanEval does
         prelude = helper_source(p["prompt"], entry)
-        original = Task(id=task.id + "/original", prompt="p", family="code",
-                        tests=(TestCase(check, prelude, "assert"),))  # fmt: skip
+        original = Task(
+            id=task.id + "/original",
+            prompt="p",
+            family="code",
+            tests=(TestCase(check, prelude, "assert"),),
+        )
         for mutant in single_point_mutants(task.meta["reference_solution"]):
             if verifier.verify(original, _code(mutant)).correct:
                 continue  # equivalent, as far as HumanEval's own check can tell

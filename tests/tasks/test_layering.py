@@ -68,6 +68,9 @@ def test_a_conversion_without_a_runner_says_what_to_pass(
     from rolegym.tasks.humaneval import load_humaneval
 
     monkeypatch.setenv("ROLEGYM_CACHE", str(tmp_path))  # nothing converted yet
-    with pytest.raises(ValueError, match=r"converting HumanEval runs reference solutions: pass "
-                       r"runner="):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match=r"converting HumanEval runs reference solutions: pass "
+        r"runner=",
+    ):
         load_humaneval()

@@ -27,8 +27,11 @@ def test_generators_are_seeded_and_split() -> None:
 @pytest.mark.parametrize("workflow", ["voting", "eval-opt", "orch-workers", "single"])
 def test_math_envs_run_on_reasoning_gym(workflow: str) -> None:
     for policy, expected in ((OraclePolicy(), 1.0), (WrongPolicy(), 0.0)):
-        env = rolegym.make(f"{workflow}-math-v0", dataset="reasoning-gym:gsm_symbolic",
-                           dataset_options={"size": 30})  # fmt: skip
+        env = rolegym.make(
+            f"{workflow}-math-v0",
+            dataset="reasoning-gym:gsm_symbolic",
+            dataset_options={"size": 30},
+        )
         env.reset(seed=4)
         returns = play(env, policy)
         assert env.unwrapped.task.id.startswith("rg-gsm_symbolic-train-")

@@ -21,9 +21,12 @@ STDIO = Task(
     id="sum", prompt="p", family="code", tests=(TestCase("1 2\n", "3\n"), TestCase("5 5\n", "10\n"))
 )
 CALL = Task(
-    id="add", prompt="p", family="code", meta={"fn_name": "add"},
+    id="add",
+    prompt="p",
+    family="code",
+    meta={"fn_name": "add"},
     tests=(TestCase("[1, 2]", "3", "call"), TestCase("[2, 2]", "4", "call")),
-)  # fmt: skip
+)
 
 
 def _code(src: str) -> str:

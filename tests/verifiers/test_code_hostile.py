@@ -343,8 +343,9 @@ def tracked_uids(monkeypatch: pytest.MonkeyPatch):
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_program(name: str, warm: bool, host_servers: None, tracked_uids: set[int]) -> None:
     task, program = HOSTILE[name]
-    verifier = CodeVerifier(timeout_s=TIMEOUT, warm=warm, max_workers=1,
-                            limits=Limits(memory_mb=1000 + len(name)))  # its own pool  # fmt: skip
+    verifier = CodeVerifier(
+        timeout_s=TIMEOUT, warm=warm, max_workers=1, limits=Limits(memory_mb=1000 + len(name))
+    )  # its own pool
     before = set(os.listdir("/tmp"))
     start = time.monotonic()
     verdict = verifier.verify(task, f"```python\n{program}\n```")

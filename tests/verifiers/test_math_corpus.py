@@ -49,8 +49,18 @@ def _items() -> list[tuple[Task, str]]:
 def test_corpus_covers_every_category() -> None:
     assert len(CORPUS) >= 200
     counts = Counter(c for c, *_ in CORPUS)
-    for category in ("fraction", "percent", "sets", "matrix", "equation", "units", "constants",
-                     "infinity", "choice", "extraction"):  # fmt: skip
+    for category in (
+        "fraction",
+        "percent",
+        "sets",
+        "matrix",
+        "equation",
+        "units",
+        "constants",
+        "infinity",
+        "choice",
+        "extraction",
+    ):
         assert counts[category] >= 8, category
     assert {exp for *_, exp in CORPUS} == {True, False}
 

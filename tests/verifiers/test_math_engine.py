@@ -47,9 +47,16 @@ def test_numeric_shortcut_agrees_with_verify() -> None:
 
 @pytest.mark.parametrize(
     ("gold", "answer", "differ"),
-    [("2", "3", True), ("\\frac13", "0.333333", False), ("\\sqrt{2}", "1.5", True),
-     ("50\\%", "50", False), ("x", "y", False), ("(1,2)", "(1,3)", False), ("\\pi", "\\pi", False)],
-)  # fmt: skip
+    [
+        ("2", "3", True),
+        ("\\frac13", "0.333333", False),
+        ("\\sqrt{2}", "1.5", True),
+        ("50\\%", "50", False),
+        ("x", "y", False),
+        ("(1,2)", "(1,3)", False),
+        ("\\pi", "\\pi", False),
+    ],
+)
 def test_numbers_differ(gold: str, answer: str, differ: bool) -> None:
     g, a = math_engine._parse(gold), math_engine._parse(answer)
     assert math_engine._numbers_differ(g[0], a[0], {"gold": gold, "answer": answer}) is differ

@@ -14,8 +14,9 @@ import torch
 RANK = 4
 
 
-def make_adapter(base_dir: Path, out: Path, *, seed: int, name: str = "generator",
-                 r: int = RANK) -> Path:  # fmt: skip
+def make_adapter(
+    base_dir: Path, out: Path, *, seed: int, name: str = "generator", r: int = RANK
+) -> Path:
     """Save a LoRA adapter of ``base_dir`` whose ``B`` is random (so it changes the output)."""
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM

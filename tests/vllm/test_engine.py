@@ -29,8 +29,10 @@ def requests(policy: str = "generator", n: int = 16) -> list[Request]:
             {"role": "user", "content": f"Compute {i} + {3 * i % 7}. Answer in \\boxed{{}}."},
         )
         if i % 4 == 3:  # some multi-turn conversations too
-            messages += ({"role": "assistant", "content": "\\boxed{1}"},
-                         {"role": "user", "content": "Check it again."})  # fmt: skip
+            messages += (
+                {"role": "assistant", "content": "\\boxed{1}"},
+                {"role": "user", "content": "Check it again."},
+            )
         out.append(Request(i, "generator_0", "generator", 0, messages, 1000 + i, policy_id=policy))
     return out
 
@@ -55,9 +57,16 @@ def hf(micro_dir: Path, adapters: dict[str, Path]) -> Any:
 
 @pytest.fixture(scope="module")
 def engine(micro_dir: Path, adapters: dict[str, Path]) -> Iterator[VLLMEngine]:
-    engine = VLLMEngine(micro_dir, adapters={"generator": str(adapters["v1"])},
-                        max_new_tokens=CAP, temperature=0.0, lora_rank=4, dtype="float32",
-                        max_model_len=256, gpu_memory_utilization=0.1)  # fmt: skip
+    engine = VLLMEngine(
+        micro_dir,
+        adapters={"generator": str(adapters["v1"])},
+        max_new_tokens=CAP,
+        temperature=0.0,
+        lora_rank=4,
+        dtype="float32",
+        max_model_len=256,
+        gpu_memory_utilization=0.1,
+    )
     yield engine
     engine.close()
 
@@ -91,9 +100,20 @@ def test_logprobs_are_the_sampling_distributions(engine: VLLMEngine, hf: Any) ->
     batch = requests()
     got = engine.with_sampling(temperature=0.7).generate(batch)
     assert engine.temperature == 0.0  # the view did not change the engine
-    rows = [Row(c.prompt_token_ids, c.token_ids, c.finish_reason == "length", 0.0, 0.0,
-                "generator", "generator_0", "generator", (i,))
-            for i, c in enumerate(got)]  # fmt: skip
+    rows = [
+        Row(
+            c.prompt_token_ids,
+            c.token_ids,
+            c.finish_reason == "length",
+            0.0,
+            0.0,
+            "generator",
+            "generator_0",
+            "generator",
+            (i,),
+        )
+        for i, c in enumerate(got)
+    ]
     with torch.no_grad():
         want, mask, _ = sequence_logprobs(model, rows, temperature=0.7)
         raw, _, _ = sequence_logprobs(model, rows, temperature=1.0)
@@ -124,16 +144,24 @@ def test_unknown_policy_raises(engine: VLLMEngine) -> None:
 
 
 def test_prompt_that_fills_the_context_is_an_empty_completion(engine: VLLMEngine) -> None:
-    long = Request(0, "generator_0", "generator", 0, ({"role": "user", "content": "x" * 400},), 1,
-                   policy_id="generator")  # fmt: skip
+    long = Request(
+        0,
+        "generator_0",
+        "generator",
+        0,
+        ({"role": "user", "content": "x" * 400},),
+        1,
+        policy_id="generator",
+    )
     with pytest.warns(RuntimeWarning, match="max_model_len=256"):
         out = engine.generate([long, *requests(n=1)])
     assert out[0].token_ids == [] and out[0].finish_reason == "length"
     assert len(out[1].token_ids) > 0
 
 
-def test_bad_adapters_get_clear_errors(engine: VLLMEngine, adapters: dict[str, Path],
-                                       tmp_path: Path) -> None:  # fmt: skip
+def test_bad_adapters_get_clear_errors(
+    engine: VLLMEngine, adapters: dict[str, Path], tmp_path: Path
+) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         engine.update_adapter("generator", tmp_path / "missing")
     (tmp_path / "notpeft").mkdir()
@@ -145,8 +173,9 @@ def test_bad_adapters_get_clear_errors(engine: VLLMEngine, adapters: dict[str, P
     assert engine.adapters["generator"].lora_path == str(adapters["v1"])  # nothing changed
 
 
-def test_a_new_adapter_version_changes_the_output(engine: VLLMEngine, adapters: dict[str, Path],
-                                                  hf: Any) -> None:  # fmt: skip
+def test_a_new_adapter_version_changes_the_output(
+    engine: VLLMEngine, adapters: dict[str, Path], hf: Any
+) -> None:
     model, tokenizer = hf
     batch = requests()
     before = [c.token_ids for c in engine.generate(batch)]

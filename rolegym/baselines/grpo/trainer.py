@@ -172,20 +172,39 @@ class GRPOTrainer:
         agents = list(probe.possible_agents)
         self.role_of_agent = {a: probe.role(a) for a in agents}
         self.roles = list(dict.fromkeys(self.role_of_agent.values()))
-        routing = route_roles(self.roles, policy=c.policy, policy_groups=c.policy_groups,
-                              trainable_roles=c.trainable_roles,
-                              scripted_roles=c.scripted_roles)  # fmt: skip
+        routing = route_roles(
+            self.roles,
+            policy=c.policy,
+            policy_groups=c.policy_groups,
+            trainable_roles=c.trainable_roles,
+            scripted_roles=c.scripted_roles,
+        )
         self.policy_of = routing.policy_of
         self.policies = PolicySet(
-            base, self.policy_of, use_peft=c.use_peft,
-            lora={"r": c.lora_r, "lora_alpha": c.lora_alpha, "lora_dropout": c.lora_dropout,
-                  "target_modules": c.lora_target_modules},
-            optimizer={"lr": c.learning_rate, "betas": (c.adam_beta1, c.adam_beta2),
-                       "eps": c.adam_epsilon, "weight_decay": c.weight_decay},
-            scheduler={"name": c.lr_scheduler_type, "num_warmup_steps": c.warmup_steps,
-                       "num_training_steps": max(c.max_steps, 1)},
-            max_grad_norm=c.max_grad_norm, reference=c.beta > 0, seed=c.seed,
-        )  # fmt: skip
+            base,
+            self.policy_of,
+            use_peft=c.use_peft,
+            lora={
+                "r": c.lora_r,
+                "lora_alpha": c.lora_alpha,
+                "lora_dropout": c.lora_dropout,
+                "target_modules": c.lora_target_modules,
+            },
+            optimizer={
+                "lr": c.learning_rate,
+                "betas": (c.adam_beta1, c.adam_beta2),
+                "eps": c.adam_epsilon,
+                "weight_decay": c.weight_decay,
+            },
+            scheduler={
+                "name": c.lr_scheduler_type,
+                "num_warmup_steps": c.warmup_steps,
+                "num_training_steps": max(c.max_steps, 1),
+            },
+            max_grad_norm=c.max_grad_norm,
+            reference=c.beta > 0,
+            seed=c.seed,
+        )
         self.learner_names = list(self.policies.learners)
 
         route = routing.routes
@@ -193,9 +212,13 @@ class GRPOTrainer:
             raise ValueError(f"tasks_per_step must divide among {self.dist.world} processes")
         local_tasks = c.tasks_per_step // self.dist.world
         self.batch = EpisodeBatch(
-            c.env_id, local_tasks * c.num_generations, group_size=c.num_generations,
-            policy_map=route, workers=c.rollout_workers, **c.env_kwargs,
-        )  # fmt: skip
+            c.env_id,
+            local_tasks * c.num_generations,
+            group_size=c.num_generations,
+            policy_map=route,
+            workers=c.rollout_workers,
+            **c.env_kwargs,
+        )
         scripted = scripted_players(c.scripted_roles, c.seed)
         self.engine = ScriptedEngine(self._model_engine(c.temperature), self.batch, scripted)
         self.eval_batch: EpisodeBatch | None = None
@@ -211,9 +234,13 @@ class GRPOTrainer:
             self.eval_task_ids = ids[self.dist.rank :: self.dist.world]
             if self.eval_task_ids:
                 self.eval_batch = EpisodeBatch(
-                    c.env_id, len(self.eval_task_ids), group_size=1, policy_map=route,
-                    workers=c.rollout_workers, **kwargs,
-                )  # fmt: skip
+                    c.env_id,
+                    len(self.eval_task_ids),
+                    group_size=1,
+                    policy_map=route,
+                    workers=c.rollout_workers,
+                    **kwargs,
+                )
                 self.eval_engine = ScriptedEngine(
                     self._model_engine(c.eval_temperature), self.eval_batch, scripted
                 )
@@ -232,8 +259,9 @@ class GRPOTrainer:
             from rolegym.baselines.micro import build_model, build_tokenizer
 
             kind = c.model_name_or_path.partition(":")[2] or "qwen3"
-            base = build_model(kind, hidden_size=c.micro_hidden_size, layers=c.micro_layers,  # type: ignore[arg-type]
-                               seed=c.seed)  # fmt: skip
+            base = build_model(
+                kind, hidden_size=c.micro_hidden_size, layers=c.micro_layers, seed=c.seed
+            )
             return build_tokenizer(), base.to(device=self.device, dtype=dtype)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -247,20 +275,27 @@ class GRPOTrainer:
         if c.engine == "hf":
             from rolegym.rollout.engines.hf import HFEngine
 
-            return HFEngine(self.policies.engine_models(), self.tokenizer,
-                            max_new_tokens=c.max_completion_length or 256,
-                            temperature=temperature,
-                            max_batch_tokens=c.generation_max_batch_tokens)  # fmt: skip
+            return HFEngine(
+                self.policies.engine_models(),
+                self.tokenizer,
+                max_new_tokens=c.max_completion_length or 256,
+                temperature=temperature,
+                max_batch_tokens=c.generation_max_batch_tokens,
+            )
         if getattr(self, "_vllm", None) is None:
             from rolegym.rollout.engines.vllm import VLLMEngine
 
             self._vllm = VLLMEngine(
-                c.model_name_or_path, max_new_tokens=c.max_completion_length or 1024,
-                temperature=c.temperature, lora_rank=c.lora_r,
-                max_loras=max(2, len(self.policies.models)), max_model_len=self.context_length(),
-                gpu_memory_utilization=c.vllm_gpu_memory_utilization, dtype=c.torch_dtype,
+                c.model_name_or_path,
+                max_new_tokens=c.max_completion_length or 1024,
+                temperature=c.temperature,
+                lora_rank=c.lora_r,
+                max_loras=max(2, len(self.policies.models)),
+                max_model_len=self.context_length(),
+                gpu_memory_utilization=c.vllm_gpu_memory_utilization,
+                dtype=c.torch_dtype,
                 seed=c.seed,
-            )  # fmt: skip
+            )
             self._sync_vllm()
         # one LLM and one set of served adapters; evaluation samples at its own temperature
         return self._vllm.with_sampling(temperature=temperature)
@@ -382,11 +417,15 @@ class GRPOTrainer:
         episodes = self.rollout(self.step)
         t_generate = time.perf_counter() - start
         rows, group_stats = build_rows(
-            episodes, learner_of=self.policies.learner_name, reward_fn=self.reward_fn,
+            episodes,
+            learner_of=self.policies.learner_name,
+            reward_fn=self.reward_fn,
             tasks=[env.unwrapped.task for env in self.batch.envs],
-            group_by=c.group_by, baseline=c.advantage_baseline, scale=c.scale_rewards,
+            group_by=c.group_by,
+            baseline=c.advantage_baseline,
+            scale=c.scale_rewards,
             skip_roles=c.scripted_roles,
-        )  # fmt: skip
+        )
         metrics = self.update(rows)
         self.step += 1
         for learner in self.policies.learners.values():
@@ -449,14 +488,20 @@ class GRPOTrainer:
         }
         names = {"global": ["all"], "policy": self.learner_names, "role": self.roles}
         weights = token_weights(
-            mask, loss_type=c.loss_type, scope_names=names[c.normalizer_scope],
+            mask,
+            loss_type=c.loss_type,
+            scope_names=names[c.normalizer_scope],
             scopes=[scope_of[c.normalizer_scope](r) for r in rows],
-            max_completion_length=c.max_completion_length, all_reduce=self.dist.summed,
-        )  # fmt: skip
+            max_completion_length=c.max_completion_length,
+            all_reduce=self.dist.summed,
+        )
         prepared = Prepared(
-            rows=rows, agents=agents, by_agent=dict(by_agent), weights=weights,
+            rows=rows,
+            agents=agents,
+            by_agent=dict(by_agent),
+            weights=weights,
             advantages=torch.tensor([r.advantage for r in rows], dtype=torch.float64),
-        )  # fmt: skip
+        )
         if c.num_iterations > 1:
             prepared.old = self._fixed_logprobs(prepared, reference=False)
         if c.beta > 0:
@@ -484,16 +529,24 @@ class GRPOTrainer:
                 learner.activate()
                 with self._forward_context(learner.module):
                     logp, cmask, entropy = sequence_logprobs(
-                        learner.module, batch, temperature=c.temperature, pad_id=self._pad_id(),
+                        learner.module,
+                        batch,
+                        temperature=c.temperature,
+                        pad_id=self._pad_id(),
                         with_entropy=first,
-                    )  # fmt: skip
+                    )
                 n = logp.shape[1]
                 old_lp = old[chunk][:, :n].to(logp) if old is not None else logp.detach()
                 ref_lp = ref[chunk][:, :n].to(logp) if ref is not None else None
                 per_token, tstats = per_token_loss(
-                    logp, old_lp, advantages[chunk].to(logp), epsilon=c.epsilon,
-                    epsilon_high=c.epsilon_high, ref_logprobs=ref_lp, beta=c.beta,
-                )  # fmt: skip
+                    logp,
+                    old_lp,
+                    advantages[chunk].to(logp),
+                    epsilon=c.epsilon,
+                    epsilon_high=c.epsilon_high,
+                    ref_logprobs=ref_lp,
+                    beta=c.beta,
+                )
                 loss = (per_token * weights[chunk][:, :n].to(per_token)).sum()
                 loss.backward()
                 loss_total += loss.detach().double().cpu()
@@ -508,18 +561,23 @@ class GRPOTrainer:
                         row_stats[i]["kl"] = float(tstats["kl"][j][m].mean())
 
         parts = backward_by_agent(
-            prepared.agents, backward, self.policies.parameters(),
-            record=c.diagnostics and first, all_reduce=self.dist.sum_ if self.dist.on else None,
-        )  # fmt: skip
+            prepared.agents,
+            backward,
+            self.policies.parameters(),
+            record=c.diagnostics and first,
+            all_reduce=self.dist.sum_ if self.dist.on else None,
+        )
         metrics: dict[str, Any] = {}
         if parts is not None:
             prepared.parts = parts
             present = [a for a in prepared.agents if any(g is not None for g in parts[a])]
             gram = gram_matrix({a: parts[a] for a in present})
             metrics |= gradient_metrics(
-                gram, present, {a: self._role(a) for a in present},
+                gram,
+                present,
+                {a: self._role(a) for a in present},
                 learner_of=dict(self.policy_of),
-            )  # fmt: skip
+            )
         if first:
             lite, extra = _stats(rows), row_stats
             if self.dist.on:  # the whole batch's figures, not this process's share
@@ -551,9 +609,11 @@ class GRPOTrainer:
                         module = self.policies.reference_module
                     with ctx, self._forward_context(module):
                         logp, _, _ = sequence_logprobs(
-                            module, batch, temperature=self.config.temperature,
+                            module,
+                            batch,
+                            temperature=self.config.temperature,
                             pad_id=self._pad_id(),
-                        )  # fmt: skip
+                        )
                     out[chunk, : logp.shape[1]] = logp.double().cpu()
         return out
 
@@ -565,7 +625,7 @@ class GRPOTrainer:
             [len(r.prompt_ids) + len(r.completion_ids) for r in rows],
             max_rows=self.config.per_device_train_batch_size,
             max_tokens=self.config.max_tokens_per_microbatch,
-        )  # fmt: skip
+        )
 
     def _forward_context(self, module: Any) -> Any:
         """Gradient checkpointing and, on CUDA with ``bf16``, bfloat16 autocast."""
@@ -642,8 +702,9 @@ class GRPOTrainer:
             "config": self.config.to_dict(),
         }
         learners = {n: lr.state_dict() for n, lr in self.policies.learners.items()}
-        return write_checkpoint(self.output_dir, self.step, learners, state,
-                                total_limit=self.config.save_total_limit)  # fmt: skip
+        return write_checkpoint(
+            self.output_dir, self.step, learners, state, total_limit=self.config.save_total_limit
+        )
 
     def load_checkpoint(self, path: str | Path, *, truncate_metrics: bool = True) -> None:
         """Restore a :meth:`save_checkpoint` directory.
@@ -761,7 +822,11 @@ def _progress(disable: bool) -> Any:
     )
 
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
         disable=disable,
-    )  # fmt: skip
+    )
