@@ -20,7 +20,13 @@ What it does, in one folder (``runs/demo`` by default):
    (``runs/<workflow>-<policy>/report/``) and ``demo.md`` / ``demo.json``: the matrix of
    accuracies before and after.
 
-Everything is seeded; the whole demo takes about ten minutes on two CPU cores.
+Everything is seeded, and on one machine (one CPU model, the same torch and transformers) the
+figures are bit-for-bit repeatable at a given torch thread count: nothing depends on the time,
+the load or ``PYTHONHASHSEED`` (``tests/test_demo.py`` runs it twice to check). Another thread
+count can sum in another order (a run with 1 and one with 2 threads were seen to differ in the
+last bits of the weights), and another torch or transformers version, or a CPU whose math
+kernels round differently, changes the initial weights or the last bit of a sum; training turns
+that into other accuracies. The whole demo takes about ten minutes on two CPU cores.
 """
 
 from __future__ import annotations

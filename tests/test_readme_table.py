@@ -1,4 +1,4 @@
-"""The README's benchmark table is what ``benchmarks/readme_table.py`` renders from the results."""
+"""The README's benchmark and demo tables are what ``benchmarks/readme_table.py`` renders."""
 
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ def test_check_fails_with_a_diff_on_a_stale_readme(
     results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n\n{rt.START}\n\n{rt.table(results)}\n{rt.END}\n\noutro\n")
+    readme.write_text(f"intro\n\n{rt.START}\n\n{rt.table(results)}\n{rt.END}\n\noutro\n"
+                      f"{rt.DEMO_START}\n\n{rt.demo_table(results)}\n{rt.DEMO_END}\n")  # fmt: skip
     data = json.loads((results / "rollout.json").read_text())
     data["workflows"]["voting-arith-v0"]["speedup"] = 3.0
     (results / "rollout.json").write_text(json.dumps(data))
@@ -73,7 +74,7 @@ def test_check_fails_with_a_diff_on_a_stale_readme(
     assert "+| `rollout.py` | 64 episodes of `voting-arith-v0`" in capsys.readouterr().out
     assert rt.main(rt.Config(results_dir=results, readme=readme)) == 0  # rewrite
     text = readme.read_text()
-    assert text.startswith("intro\n\n") and text.endswith(f"{rt.END}\n\noutro\n")
+    assert text.startswith("intro\n\n") and f"{rt.END}\n\noutro\n" in text
     assert "| 3.0x faster (Voting: 2 calls, >= 5x) |" in text
     assert rt.main(rt.Config(results_dir=results, readme=readme, check=True)) == 0
 
@@ -88,3 +89,55 @@ def test_missing_results_file_drops_its_rows(
     assert "rollout.json is missing" in capsys.readouterr().err
     assert partial == [line for line in full if not line.startswith("| `rollout.py` |")]
     assert len(full) - len(partial) == 4
+
+
+def test_readme_demo_table_matches_committed_demo_json() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert rt.readme_table(readme, (rt.DEMO_START, rt.DEMO_END)) == rt.demo_table(RESULTS), (
+        "README.md's demo table is stale: run `python benchmarks/readme_table.py`"
+    )
+
+
+def test_demo_table_renders_every_figure_of_demo_json(results: Path) -> None:
+    data = json.loads((results / "demo.json").read_text())
+    lines = rt.demo_table(results).splitlines()
+    rows = [line for line in lines if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) == len(data["matrix"]) == 4
+    for line, row in zip(rows, data["matrix"], strict=True):
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        keys = ("random", "warm_start", "shared", "isolated")
+        assert cells == [row["workflow"], *(f"{row[k]:.3f}" for k in keys)]
+    intro = " ".join(lines[: lines.index("")])
+    assert f"in {data['wall_s'] / 60:.1f} minutes" in intro
+    assert f"seed {data['config']['seed']}, {data['threads']} torch thread" in intro
+
+
+def test_changed_demo_figure_changes_its_cell_and_fails_the_check(
+    results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = tmp_path / "README.md"
+    demo = f"{rt.DEMO_START}\n\n{rt.demo_table(results)}\n{rt.DEMO_END}\n\nafter\n"
+    readme.write_text(f"{rt.START}\n\n{rt.table(results)}\n{rt.END}\n\n## The demo\n\n{demo}")
+    before = rt.demo_table(results).splitlines()
+    path = results / "demo.json"
+    data = json.loads(path.read_text())
+    data["matrix"][2]["isolated"] = 0.4321
+    path.write_text(json.dumps(data))
+    after = rt.demo_table(results).splitlines()
+    changed = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
+    assert len(changed) == 1 and changed[0][1].startswith("| eval-opt |")
+    assert changed[0][1].endswith(" | 0.432 |")
+    capsys.readouterr()
+    assert rt.main(rt.Config(results_dir=results, readme=readme, check=True)) == 1
+    out = capsys.readouterr().out
+    assert "(demo table)" in out and "+| eval-opt |" in out and "(benchmark table)" not in out
+    assert rt.main(rt.Config(results_dir=results, readme=readme)) == 0  # rewrite
+    assert readme.read_text().endswith(f"{rt.DEMO_END}\n\nafter\n")
+    assert rt.main(rt.Config(results_dir=results, readme=readme, check=True)) == 0
+
+
+def test_readme_without_demo_markers_fails_the_check(results: Path, tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{rt.START}\n\n{rt.table(results)}\n{rt.END}\n")
+    with pytest.raises(ValueError, match="demo-table:start"):
+        rt.main(rt.Config(results_dir=results, readme=readme, check=True))
