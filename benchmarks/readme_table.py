@@ -112,12 +112,15 @@ def math_verifier_rows(r: dict[str, Any]) -> list[Row]:
     lat = r.get("hostile_latency")
     if lat:
         theirs = lat["math_verify_worst_s"]
-        rows.append((
-            "worst latency on hostile inputs",
-            f"{_s(lat['rolegym_worst_s'])} (deadline {lat['deadline_s']:g} s)",
-            f"{_s(theirs) if theirs is not None else 'no answer'} (its SIGALRM, main thread only)",
-            "bounded by the deadline",
-        ))  # fmt: skip
+        rows.append(
+            (
+                "worst latency on hostile inputs",
+                f"{_s(lat['rolegym_worst_s'])} (deadline {lat['deadline_s']:g} s)",
+                f"{_s(theirs) if theirs is not None else 'no answer'}"
+                " (its SIGALRM, main thread only)",
+                "bounded by the deadline",
+            )
+        )
     return rows
 
 
@@ -155,12 +158,14 @@ def rollout_rows(r: dict[str, Any]) -> list[Row]:
     rows = []
     for env_id, wf in r["workflows"].items():
         goal = " (Voting: 2 calls, >= 5x)" if env_id == "voting-arith-v0" else ""
-        rows.append((
-            f"{wf['episodes']} episodes of `{env_id}`, micro model",
-            f"{_plural(wf['batch_engine_calls'], 'engine call')}, {_s(wf['batch_s'])}",
-            f"plain AEC loop: {wf['plain_engine_calls']} calls, {_s(wf['plain_s'])}",
-            f"{wf['speedup']:.1f}x faster{goal}",
-        ))  # fmt: skip
+        rows.append(
+            (
+                f"{wf['episodes']} episodes of `{env_id}`, micro model",
+                f"{_plural(wf['batch_engine_calls'], 'engine call')}, {_s(wf['batch_s'])}",
+                f"plain AEC loop: {wf['plain_engine_calls']} calls, {_s(wf['plain_s'])}",
+                f"{wf['speedup']:.1f}x faster{goal}",
+            )
+        )
     return rows
 
 
@@ -190,14 +195,16 @@ def memory_rows(r: dict[str, Any]) -> list[Row]:
     rows = []
     for length, d in r["lengths"].items():
         ours, trl = d["rolegym"], d["trl"]
-        rows.append((
-            f"one update, {c['rows_per_update']} x {int(length):,}-token completions, "
-            f"Qwen3-shaped, vocabulary {c['vocab_size']:,}, LoRA r={c['lora_r']}",
-            f"{ours['peak_mib']:,.0f} MiB, {_s(ours['time_s'])}",
-            f"TRL `GRPOTrainer` update, same rows and settings: {trl['peak_mib']:,.0f} MiB, "
-            f"{_s(trl['time_s'])}",
-            f"{d['peak_ratio']:.2f}x memory, {d['time_ratio']:.2f}x time (<= 1x both)",
-        ))  # fmt: skip
+        rows.append(
+            (
+                f"one update, {c['rows_per_update']} x {int(length):,}-token completions, "
+                f"Qwen3-shaped, vocabulary {c['vocab_size']:,}, LoRA r={c['lora_r']}",
+                f"{ours['peak_mib']:,.0f} MiB, {_s(ours['time_s'])}",
+                f"TRL `GRPOTrainer` update, same rows and settings: {trl['peak_mib']:,.0f} MiB, "
+                f"{_s(trl['time_s'])}",
+                f"{d['peak_ratio']:.2f}x memory, {d['time_ratio']:.2f}x time (<= 1x both)",
+            )
+        )
     return rows
 
 
@@ -264,10 +271,16 @@ def demo_table(results_dir: str | Path) -> str | None:
         f"as `rolegym demo` (seed {c['seed']}, {_plural(r['threads'], 'torch thread')}) wrote "
         f"them to `benchmarks/results/demo.json` on this repository's 2-core CPU machine, in "
         f"{r['wall_s'] / 60:.1f} minutes:",
-        width=95, break_on_hyphens=False, break_long_words=False,
-    )  # fmt: skip
-    columns = ["workflow", "random init", "warm start (untrained)",
-               *(_POLICY_COLUMNS.get(p, f"GRPO {p}") for p in policies)]  # fmt: skip
+        width=95,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    columns = [
+        "workflow",
+        "random init",
+        "warm start (untrained)",
+        *(_POLICY_COLUMNS.get(p, f"GRPO {p}") for p in policies),
+    ]
     lines = [intro, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in r["matrix"]:
         cells = [row["workflow"], *(f"{row[k]:.3f}" for k in ("random", "warm_start", *policies))]

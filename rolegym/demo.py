@@ -110,10 +110,16 @@ class DemoConfig:
     @classmethod
     def quick(cls, out_dir: str = "runs/demo-quick") -> DemoConfig:
         """A pipeline check in well under a minute (no meaningful accuracies)."""
-        return cls(out_dir=out_dir, transcripts=dict.fromkeys(WORKFLOWS, 4), sft_steps=5,
-                   format_steps=3,
-                   grpo_steps=dict.fromkeys(WORKFLOWS, 1), tasks_per_step=2,
-                   num_generations=2, eval_problems=4)  # fmt: skip
+        return cls(
+            out_dir=out_dir,
+            transcripts=dict.fromkeys(WORKFLOWS, 4),
+            sft_steps=5,
+            format_steps=3,
+            grpo_steps=dict.fromkeys(WORKFLOWS, 1),
+            tasks_per_step=2,
+            num_generations=2,
+            eval_problems=4,
+        )
 
 
 class Teacher:
@@ -188,8 +194,14 @@ def run_demo(
     (out / "demo_config.json").write_text(json.dumps(asdict(c), indent=2))
     started = time.perf_counter()
     dataset = {"dataset_options": {"max_value": c.max_value, "ops": c.ops}}
-    protocol = Protocol(problems=c.eval_problems, samples=1, seed=c.seed, temperature=0.7,
-                        max_new_tokens=c.max_completion_length, env_kwargs=dataset)  # fmt: skip
+    protocol = Protocol(
+        problems=c.eval_problems,
+        samples=1,
+        seed=c.seed,
+        temperature=0.7,
+        max_new_tokens=c.max_completion_length,
+        env_kwargs=dataset,
+    )
     cells = [_env_id(w) for w in WORKFLOWS]
 
     # 1. warm start
@@ -198,39 +210,59 @@ def run_demo(
         teacher = Teacher(c.teacher_accuracy, seed=c.seed * 100 + i)
         seed = c.seed * 100_000 + i * 10_000
         episodes = c.transcripts[workflow]
-        transcripts[workflow] = collect_transcripts(_env_id(workflow), teacher, episodes,
-                                                    seed=seed, **dataset)  # fmt: skip
+        transcripts[workflow] = collect_transcripts(
+            _env_id(workflow), teacher, episodes, seed=seed, **dataset
+        )
         tick("teacher transcripts", i + 1, len(WORKFLOWS))
     tokenizer = build_tokenizer()
     random_model = build_model("qwen3", hidden_size=c.hidden_size, layers=c.layers, seed=c.seed)
     warm = copy.deepcopy(random_model).train()
     losses = supervised_finetune(
-        warm, tokenizer, transcripts["single"], steps=c.sft_steps, batch_size=c.sft_batch_size,
-        learning_rate=c.sft_learning_rate, seed=c.seed,
+        warm,
+        tokenizer,
+        transcripts["single"],
+        steps=c.sft_steps,
+        batch_size=c.sft_batch_size,
+        learning_rate=c.sft_learning_rate,
+        seed=c.seed,
         progress=lambda step, loss: tick("warm start: sums", step, c.sft_steps),
-    )  # fmt: skip
+    )
     formats = [t for w in WORKFLOWS[1:] for t in transcripts[w] if t.role != "generator"]
     answers = [t for w in WORKFLOWS for t in transcripts[w] if t.role == "generator"]
     losses += supervised_finetune(
-        warm, tokenizer, formats + answers[: len(formats)], steps=c.format_steps,
-        batch_size=c.sft_batch_size, learning_rate=c.format_learning_rate, seed=c.seed + 1,
+        warm,
+        tokenizer,
+        formats + answers[: len(formats)],
+        steps=c.format_steps,
+        batch_size=c.sft_batch_size,
+        learning_rate=c.format_learning_rate,
+        seed=c.seed + 1,
         progress=lambda step, loss: tick("warm start: formats", step, c.format_steps),
-    )  # fmt: skip
+    )
     warm.eval()
     warm.save_pretrained(str(out / "warm_start"))
     tokenizer.save_pretrained(str(out / "warm_start"))
 
     def model_system(label: str, model: Any, kind: str) -> System:
-        info = {"kind": kind, "name": f"micro:qwen3 ({c.hidden_size}x{c.layers})",
-                "checkpoint": None, "policy": "base", "policy_map": None, "train_env": None,
-                "step": None}  # fmt: skip
-        return System(label, info, lambda t, n: HFEngine(model, tokenizer, max_new_tokens=n,
-                                                          temperature=t))  # fmt: skip
+        info = {
+            "kind": kind,
+            "name": f"micro:qwen3 ({c.hidden_size}x{c.layers})",
+            "checkpoint": None,
+            "policy": "base",
+            "policy_map": None,
+            "train_env": None,
+            "step": None,
+        }
+        return System(
+            label, info, lambda t, n: HFEngine(model, tokenizer, max_new_tokens=n, temperature=t)
+        )
 
     # 2. before
     before: dict[str, dict[str, float]] = {}
-    for label, model, name in (("micro, random init", random_model, "random"),
-                               ("micro + warm start", warm, "warm-start")):  # fmt: skip
+    for label, model, name in (
+        ("micro, random init", random_model, "random"),
+        ("micro + warm start", warm, "warm-start"),
+    ):
         system = model_system(label, model, "micro")
 
         def done(cell: str, label: str = label) -> None:
@@ -248,31 +280,56 @@ def run_demo(
             name = f"{workflow}-{policy}"
             steps = c.grpo_steps[workflow]
             gconfig = GRPOConfig(
-                env_id=_env_id(workflow), env_kwargs=dataset, policy=policy,  # type: ignore[arg-type]
-                model_name_or_path="micro:qwen3", micro_hidden_size=c.hidden_size,
-                micro_layers=c.layers, use_peft=False, num_generations=c.num_generations,
-                tasks_per_step=c.tasks_per_step, max_completion_length=c.max_completion_length,
-                learning_rate=c.learning_rate, weight_decay=0.0, max_steps=steps,
-                eval_steps=max(steps // 4, 1), eval_tasks=min(50, c.eval_problems),
-                eval_on_start=True, save_steps=steps, disable_tqdm=True, logging_steps=0,
-                output_dir=str(out / "runs" / name), device="cpu", seed=c.seed,
+                env_id=_env_id(workflow),
+                env_kwargs=dataset,
+                policy=policy,
+                model_name_or_path="micro:qwen3",
+                micro_hidden_size=c.hidden_size,
+                micro_layers=c.layers,
+                use_peft=False,
+                num_generations=c.num_generations,
+                tasks_per_step=c.tasks_per_step,
+                max_completion_length=c.max_completion_length,
+                learning_rate=c.learning_rate,
+                weight_decay=0.0,
+                max_steps=steps,
+                eval_steps=max(steps // 4, 1),
+                eval_tasks=min(50, c.eval_problems),
+                eval_on_start=True,
+                save_steps=steps,
+                disable_tqdm=True,
+                logging_steps=0,
+                output_dir=str(out / "runs" / name),
+                device="cpu",
+                seed=c.seed,
                 per_device_train_batch_size=64,
-            )  # fmt: skip
+            )
             trainer = GRPOTrainer(gconfig, model=copy.deepcopy(warm), tokenizer=tokenizer)
-            trainer.train(on_step=lambda m, name=name, steps=steps: tick(
-                f"GRPO {name}", int(m["step"]), steps))  # fmt: skip
+            trainer.train(
+                on_step=lambda m, name=name, steps=steps: tick(
+                    f"GRPO {name}", int(m["step"]), steps
+                )
+            )
             routes = dict(trainer.policy_of)
-            info = {"kind": "checkpoint", "name": f"micro:qwen3 ({c.hidden_size}x{c.layers})",
-                    "checkpoint": str(out / "runs" / name / f"checkpoint-{steps:06d}"),
-                    "policy": policy, "policy_map": routes, "train_env": _env_id(workflow),
-                    "step": steps}  # fmt: skip
+            info = {
+                "kind": "checkpoint",
+                "name": f"micro:qwen3 ({c.hidden_size}x{c.layers})",
+                "checkpoint": str(out / "runs" / name / f"checkpoint-{steps:06d}"),
+                "policy": policy,
+                "policy_map": routes,
+                "train_env": _env_id(workflow),
+                "step": steps,
+            }
             models = trainer.policies.engine_models()
             system = System(
-                f"GRPO {policy} on {workflow}", info,
-                lambda t, n, models=models: HFEngine(models, tokenizer, max_new_tokens=n,
-                                                     temperature=t),
-                policy_map=routes, default_policy=trainer.learner_names[0],
-            )  # fmt: skip
+                f"GRPO {policy} on {workflow}",
+                info,
+                lambda t, n, models=models: HFEngine(
+                    models, tokenizer, max_new_tokens=n, temperature=t
+                ),
+                policy_map=routes,
+                default_policy=trainer.learner_names[0],
+            )
             result = evaluate(system, [_env_id(workflow)], protocol)
             write_result(result, results / f"{name}.json")
             after[name] = {cell["env_id"]: cell["accuracy"] for cell in result["cells"]}
@@ -285,8 +342,11 @@ def run_demo(
     rows = []
     for workflow in c.workflows:
         cell = _env_id(workflow)
-        row = {"workflow": workflow, "random": before["random"][cell],
-               "warm_start": before["warm-start"][cell]}  # fmt: skip
+        row = {
+            "workflow": workflow,
+            "random": before["random"][cell],
+            "warm_start": before["warm-start"][cell],
+        }
         for policy in c.policies:
             row[policy] = after[f"{workflow}-{policy}"][cell]
             row[f"{policy}_improved"] = row[policy] > row["warm_start"]
@@ -307,9 +367,11 @@ def run_demo(
 
 def _markdown(rows: list[dict[str, Any]], c: DemoConfig, wall_s: float) -> str:
     policies = c.policies
-    head = "| workflow | random init | warm start | " + " | ".join(
-        f"GRPO {p}" for p in policies
-    ) + " |"  # fmt: skip
+    head = (
+        "| workflow | random init | warm start | "
+        + " | ".join(f"GRPO {p}" for p in policies)
+        + " |"
+    )
     lines = [
         f"# rolegym demo: accuracy on {c.eval_problems} held-out arith problems "
         "(pass@1, temperature 0.7)",

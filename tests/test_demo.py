@@ -53,11 +53,17 @@ def test_quick_demo_writes_every_output(tmp_path: Path) -> None:
     from rolegym.demo import DemoConfig, run_demo
 
     stages = set()
-    summary = run_demo(DemoConfig.quick(str(tmp_path / "demo")),
-                       progress=lambda stage, done, total: stages.add(stage))  # fmt: skip
+    summary = run_demo(
+        DemoConfig.quick(str(tmp_path / "demo")),
+        progress=lambda stage, done, total: stages.add(stage),
+    )
     out = tmp_path / "demo"
-    assert [row["workflow"] for row in summary["matrix"]] == ["single", "voting", "eval-opt",
-                                                              "orch-workers"]  # fmt: skip
+    assert [row["workflow"] for row in summary["matrix"]] == [
+        "single",
+        "voting",
+        "eval-opt",
+        "orch-workers",
+    ]
     assert set(summary["matrix"][0]) >= {"random", "warm_start", "shared", "isolated"}
     results = sorted(p.name for p in (out / "results").glob("*.json"))
     assert "warm-start.json" in results and "voting-isolated.json" in results

@@ -64,8 +64,10 @@ def test_check_fails_with_a_diff_on_a_stale_readme(
     results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n\n{rt.START}\n\n{rt.table(results)}\n{rt.END}\n\noutro\n"
-                      f"{rt.DEMO_START}\n\n{rt.demo_table(results)}\n{rt.DEMO_END}\n")  # fmt: skip
+    readme.write_text(
+        f"intro\n\n{rt.START}\n\n{rt.table(results)}\n{rt.END}\n\noutro\n"
+        f"{rt.DEMO_START}\n\n{rt.demo_table(results)}\n{rt.DEMO_END}\n"
+    )
     data = json.loads((results / "rollout.json").read_text())
     data["workflows"]["voting-arith-v0"]["speedup"] = 3.0
     (results / "rollout.json").write_text(json.dumps(data))
