@@ -513,16 +513,8 @@ def demo(
     except ImportError as e:
         missing = ImportError(f"the demo needs the [train] extra ({e.name} is missing)")
         raise _error(missing) from None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
     config = DemoConfig.quick(str(out)) if quick else DemoConfig(out_dir=str(out), seed=seed)
-    with Progress(
-        "[bold]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
+    with _progress() as bar:
         tasks: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -552,18 +544,23 @@ def demo(
     )
 
 
-@contextmanager
-def _progress_bar(total: int, description: str) -> Iterator[Callable[[], None]]:
-    """A Rich progress bar; yields a function that advances it by one."""
+def _progress() -> Any:
+    """The command's Rich progress display: description, bar, done/total, elapsed time."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    with Progress(
+    return Progress(
         "[bold]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-    ) as bar:
+    )
+
+
+@contextmanager
+def _progress_bar(total: int, description: str) -> Iterator[Callable[[], None]]:
+    """A Rich progress bar; yields a function that advances it by one."""
+    with _progress() as bar:
         task = bar.add_task(description, total=total)
         yield lambda: bar.advance(task)
 

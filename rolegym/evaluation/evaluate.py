@@ -397,6 +397,19 @@ def _fitting_budget(model: Any, max_new_tokens: int) -> int | None:
     return kv_cache_budget(model.config, dtype, free, min_tokens=max(max_new_tokens, 0) + 1)
 
 
+def _untrained_info(kind: str, name: str, checkpoint: str | None = None) -> dict[str, Any]:
+    """The ``system`` record of a model evaluated as it is (no run, no learners)."""
+    return {
+        "kind": kind,
+        "name": name,
+        "checkpoint": checkpoint,
+        "policy": "base",
+        "policy_map": None,
+        "train_env": None,
+        "step": None,
+    }
+
+
 def _hf_system(
     spec: str,
     label: str | None,
@@ -432,15 +445,7 @@ def _hf_system(
             max_batch_tokens=budget,
         )
 
-    info = {
-        "kind": "micro" if micro else "model",
-        "name": spec,
-        "checkpoint": None,
-        "policy": "base",
-        "policy_map": None,
-        "train_env": None,
-        "step": None,
-    }
+    info = _untrained_info("micro" if micro else "model", spec)
     return System(label or spec, info, engine)
 
 
@@ -458,15 +463,7 @@ def _vllm_system(spec: str, label: str | None) -> System:
             temperature=temperature, max_new_tokens=max_new_tokens
         )
 
-    info = {
-        "kind": "model",
-        "name": spec,
-        "checkpoint": None,
-        "policy": "base",
-        "policy_map": None,
-        "train_env": None,
-        "step": None,
-    }
+    info = _untrained_info("model", spec)
     return System(label or spec, info, engine)
 
 
@@ -480,15 +477,7 @@ def _openai_system(spec: str, label: str | None) -> System:
 
         return OpenAIEngine(url, model=model, temperature=temperature, max_tokens=max_new_tokens)
 
-    info = {
-        "kind": "openai",
-        "name": model,
-        "checkpoint": url,
-        "policy": "base",
-        "policy_map": None,
-        "train_env": None,
-        "step": None,
-    }
+    info = _untrained_info("openai", model, checkpoint=url)
     return System(label or model, info, engine)
 
 
