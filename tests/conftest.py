@@ -24,6 +24,10 @@ os.environ["ROLEGYM_CACHE"] = _COLLECTION_CACHE
 # No test may reach a hub: offline mode makes `datasets` fail fast instead of retrying.
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_EVALUATE_OFFLINE"] = "1"
+# `evaluate.load` copies metric scripts into a modules cache (and puts it on sys.path when
+# evaluate is imported): the test process's own, never the user's.
+os.environ["HF_MODULES_CACHE"] = tempfile.mkdtemp(prefix="rolegym-test-hf-modules-")
 
 
 @pytest.fixture(scope="session", autouse=True)
