@@ -8,6 +8,8 @@
 - ``rolegym eval``: a model, run, checkpoint or endpoint on the fixed evaluation protocol.
 - ``rolegym leaderboard`` and ``rolegym report``: tables and plots from evaluations and runs.
 - ``rolegym demo``: the whole pipeline on a micro model on a CPU.
+- ``rolegym serve-env ID``: serve an env with OpenEnv's server (HTTP and WebSocket), for any
+  OpenEnv-speaking trainer; ``--learner ROLE`` has the server play every other role.
 
 The command line is built with Typer (type-hinted commands on top of Click) and rendered with
 Rich (tables and panels), rather than hand-rolled argument parsing and ANSI codes.
@@ -542,6 +544,52 @@ def demo(
         f"{summary['wall_s'] / 60:.1f} min; leaderboard: {summary['leaderboard']}; "
         f"everything in {out}"
     )
+
+
+@app.command("serve-env")
+def serve_env(
+    env_id: Annotated[str, typer.Argument(help="Environment id, e.g. voting-arith-v0.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    learner: Annotated[
+        str | None, typer.Option(help="Serve only this role; the server plays the others.")
+    ] = None,
+    others: Annotated[
+        str, typer.Option(help="Who plays the other roles: oracle, wrong or random.")
+    ] = "oracle",
+    model: Annotated[
+        str | None, typer.Option(help="A local model directory that plays the other roles.")
+    ] = None,
+    max_sessions: Annotated[int, typer.Option(help="Most concurrent WebSocket sessions.")] = 8,
+    env_kwarg: Annotated[
+        list[str] | None, typer.Option(help="Extra env argument KEY=VALUE (JSON values).")
+    ] = None,
+) -> None:
+    """Serve an environment over HTTP and WebSocket with OpenEnv's server (openenv-core)."""
+    try:
+        from rolegym.integrations import openenv
+    except ImportError as e:
+        raise typer.BadParameter(
+            f"serve-env needs openenv-core: pip install 'rolegym[openenv]' ({e})"
+        ) from e
+    kwargs = _parse_kwargs(env_kwarg or [])
+    player: Any = others
+    if model is not None:
+        if learner is None:
+            raise typer.BadParameter("--model plays the other roles: give --learner too")
+        player = openenv.model_player(model)
+    try:
+        app_ = openenv.create_rolegym_app(
+            env_id, learner=learner, others=player, max_sessions=max_sessions, **kwargs
+        )
+    except (rolegym.EnvNotFound, ValueError, TypeError) as e:
+        console.print(f"[red]error:[/] {_safe(str(e))}")
+        raise typer.Exit(2) from e
+    import uvicorn
+
+    mode = f"learner {learner}, others {model or others}" if learner else "every agent"
+    console.print(f"serving {env_id} ({mode}) on http://{host}:{port} (WebSocket: /ws)")
+    uvicorn.run(app_, host=host, port=port, log_level="warning", ws=openenv.WS_IMPL)
 
 
 def _progress() -> Any:

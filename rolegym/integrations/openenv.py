@@ -1,0 +1,346 @@
+"""OpenEnv: any registered rolegym env behind ``openenv-core``'s server, and its client.
+
+Serve (``rolegym serve-env voting-arith-v0 --port 8000``, or in Python)::
+
+    from rolegym.integrations.openenv import create_rolegym_app, serve
+    app = create_rolegym_app("voting-arith-v0")          # a FastAPI app: /ws, /reset, /step, ...
+    serve("voting-arith-v0", port=8000)                  # uvicorn, blocking
+
+Play, with OpenEnv's client protocol (``EnvClient``; async, or ``.sync()``)::
+
+    from rolegym.integrations.openenv import RolegymAction, RolegymEnvClient
+    with RolegymEnvClient(base_url="http://127.0.0.1:8000").sync() as client:
+        result = client.reset(seed=0)                    # or reset(seed=0, task_id="...")
+        while not result.done:
+            obs = result.observation                     # obs.agent must act; obs.messages
+            result = client.step(RolegymAction(agent=obs.agent, text=my_llm(obs.messages)))
+        print(client.state().role_rewards)
+
+**Several agents, one action at a time.** OpenEnv's spec has no multi-agent turn order, so
+rolegym defines it: every observation names the agent to act (``agent``, ``role``) and carries
+that agent's conversation (``messages``); an action names its agent (``{agent, text}``), and an
+action for any other agent is refused with an error (HTTP 409, or a WebSocket error message)
+without touching the episode: never a silent skip. Dead steps are taken by the server.
+``reward`` is 0 until the episode ends; then it is the acting agent's AEC return (in learner
+mode: the learner role's mean return), and ``rewards`` holds every agent's return. The state
+(``/state``, ``client.state()``) names the episode, the step count, the agent to act, each
+agent's return and each role's mean return.
+
+**Learner mode.** ``learner=ROLE`` (``--learner ROLE``) has the server play every other role with
+``others`` (a player spec of :mod:`rolegym.players`: ``"oracle"``, ``"wrong"``, ``"random"``, a
+callable or an engine; on the command line also ``--model DIR``, a local model directory played
+by :class:`~rolegym.rollout.engines.HFEngine`), so a client only ever sees the learner's turns:
+a single-agent environment for any OpenEnv-speaking trainer.
+
+**Sessions.** Each WebSocket connection (``/ws``, what ``EnvClient`` uses) gets its own env
+instance, up to ``max_sessions`` at once (``SUPPORTS_CONCURRENT_SESSIONS``). OpenEnv's HTTP
+endpoints are stateless: each request builds a fresh env and closes it after. ``POST /reset``
+therefore returns a first observation, but ``POST /step`` has no episode to continue and is
+answered 409 with an explanation; play episodes over the WebSocket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import HTTPException
+from openenv.core import EnvClient
+from openenv.core.client_types import StepResult
+from openenv.core.env_server.http_server import create_app
+from openenv.core.env_server.interfaces import Environment
+from openenv.core.env_server.types import Action, Observation, State
+from pydantic import Field
+
+from rolegym.players import PlayerSpec, as_player
+from rolegym.registration import make
+
+__all__ = [
+    "WS_IMPL",
+    "RolegymAction",
+    "RolegymEnvClient",
+    "RolegymEnvironment",
+    "RolegymObservation",
+    "RolegymState",
+    "create_rolegym_app",
+    "serve",
+]
+
+#: uvicorn's WebSocket implementation for these servers: with its newer default ("sansio"),
+#: openenv-core 0.3's endpoint closes an already-closed socket when a client leaves and uvicorn
+#: logs a traceback for every session.
+WS_IMPL = "websockets"
+
+
+class RolegymAction(Action):
+    """One agent's output."""
+
+    agent: str = Field(..., description="The agent acting (must be the observation's agent)")
+    text: str = Field(..., description="Its output (any string; bad text is an outcome)")
+
+
+class RolegymObservation(Observation):
+    """What the agent to act sees."""
+
+    env_id: str = Field(default="", description="The rolegym env id")
+    task_id: str | None = Field(default=None, description="The episode's task")
+    agent: str | None = Field(default=None, description="The agent to act (None when done)")
+    role: str | None = Field(default=None, description="Its role")
+    messages: list[dict[str, str]] = Field(default_factory=list, description="Its conversation")
+    rewards: dict[str, float] = Field(default_factory=dict, description="Returns (at the end)")
+    info: dict[str, Any] = Field(default_factory=dict, description="The last turn's info")
+
+
+class RolegymState(State):
+    """The episode at a glance."""
+
+    env_id: str = ""
+    task_id: str | None = None
+    agent: str | None = None
+    done: bool = False
+    correct: bool | None = None
+    returns: dict[str, float] = Field(default_factory=dict)
+    role_rewards: dict[str, float] = Field(default_factory=dict)
+
+
+class RequestError(HTTPException):
+    """A request the env refuses (HTTP 409; over the WebSocket, an error message)."""
+
+    def __init__(self, detail: str, status_code: int = 409) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+
+    def __str__(self) -> str:
+        return str(self.detail)
+
+
+class RolegymEnvironment(Environment[RolegymAction, RolegymObservation, RolegymState]):
+    """One rolegym AEC env as an OpenEnv ``Environment`` (one per session).
+
+    Args:
+        env_id: A registered env id.
+        learner: ``None`` (every agent acts through the client) or a role the client plays.
+        others: Who plays the other roles in learner mode (a player spec).
+        env_kwargs: Passed to :func:`rolegym.make`.
+    """
+
+    SUPPORTS_CONCURRENT_SESSIONS = True
+
+    def __init__(
+        self,
+        env_id: str,
+        *,
+        learner: str | None = None,
+        others: PlayerSpec = "oracle",
+        env_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.env = make(env_id, **(env_kwargs or {}))
+        raw = self.env.unwrapped
+        self.env_id = raw.env_id
+        self.roles = sorted({raw.role(a) for a in raw.possible_agents})
+        if learner is not None and learner not in self.roles:
+            raise ValueError(f"{env_id} has no role {learner!r}; its roles: {self.roles}")
+        self.learner = learner
+        self._spec = others
+        self._others = as_player(others, roles=self.roles) if learner is not None else None
+        self._episode_id: str | None = None
+        self._steps = 0
+        self._started = False
+
+    # ------------------------------------------------------------------ OpenEnv API
+
+    def reset(
+        self,
+        seed: int | None = None,
+        episode_id: str | None = None,
+        task_id: str | None = None,
+        **kwargs: Any,
+    ) -> RolegymObservation:
+        """Start an episode (``task_id`` replays a task of the env's source)."""
+        options = {"task_id": task_id} if task_id is not None else None
+        if self._others is not None and seed is not None:
+            self._others = as_player(self._spec, roles=self.roles, seed=seed)
+        try:
+            self.env.reset(seed=seed, options=options)
+        except KeyError as e:
+            raise RequestError(str(e.args[0] if e.args else e), status_code=400) from None
+        self._episode_id = episode_id or f"{self.env_id}:{seed}:{self.env.unwrapped.task.id}"
+        self._steps = 0
+        self._started = True
+        self._advance()
+        return self._observation(reward=0.0, info={})
+
+    def step(
+        self, action: RolegymAction, timeout_s: float | None = None, **kwargs: Any
+    ) -> RolegymObservation:
+        """Act for ``action.agent``, which must be the agent to act."""
+        if not self._started:
+            raise RequestError(
+                "no episode to step: reset first. OpenEnv's HTTP /step builds a fresh env for "
+                "every request, so episodes are played over the WebSocket session (/ws)"
+            )
+        env = self.env
+        if not env.agents:
+            raise RequestError("the episode has ended; reset to start another")
+        expected = env.agent_selection
+        if action.agent != expected:
+            raise RequestError(
+                f"it is {expected}'s turn, not {action.agent}'s; the action was not applied"
+            )
+        env.step(action.text)
+        self._steps += 1
+        info = {k: v for k, v in env.infos.get(action.agent, {}).items() if _jsonable(v)}
+        self._advance()
+        reward = 0.0
+        if not env.agents:
+            returns = env.unwrapped.episode.returns
+            if self.learner is None:
+                reward = float(returns.get(action.agent, 0.0))
+            else:
+                reward = self._role_rewards().get(self.learner, 0.0)
+        return self._observation(reward=reward, info=info)
+
+    @property
+    def state(self) -> RolegymState:
+        """The episode id, step count, agent to act and rewards."""
+        raw = self.env.unwrapped
+        episode = raw.episode if self._started else None
+        done = episode is not None and episode.done
+        return RolegymState(
+            episode_id=self._episode_id,
+            step_count=self._steps,
+            env_id=self.env_id,
+            task_id=episode.task_id if episode is not None else None,
+            agent=self._agent(),
+            done=done,
+            correct=bool(episode.correct) if done else None,
+            returns=dict(episode.returns) if done else {},
+            role_rewards=self._role_rewards() if done else {},
+        )
+
+    def close(self) -> None:
+        """Release the env's verifier."""
+        self.env.close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _advance(self) -> None:
+        """Take dead steps, and in learner mode play the others, until the client must act."""
+        env, raw = self.env, self.env.unwrapped
+        while env.agents:
+            agent = env.agent_selection
+            if env.terminations[agent] or env.truncations[agent]:
+                env.step(None)
+            elif self._others is not None and raw.role(agent) != self.learner:
+                env.step(self._others(raw, agent))
+            else:
+                return
+
+    def _agent(self) -> str | None:
+        return self.env.agent_selection if self._started and self.env.agents else None
+
+    def _role_rewards(self) -> dict[str, float]:
+        raw = self.env.unwrapped
+        by_role: dict[str, list[float]] = {}
+        for agent, value in raw.episode.returns.items():
+            by_role.setdefault(raw.role(agent), []).append(value)
+        return {role: sum(v) / len(v) for role, v in by_role.items()}
+
+    def _observation(self, *, reward: float, info: dict[str, Any]) -> RolegymObservation:
+        raw = self.env.unwrapped
+        agent = self._agent()
+        done = agent is None
+        messages = [dict(m) for m in self.env.observe(agent)["messages"]] if agent else []
+        return RolegymObservation(
+            env_id=self.env_id,
+            task_id=raw.task.id if raw.task is not None else None,
+            agent=agent,
+            role=raw.role(agent) if agent else None,
+            messages=messages,
+            rewards=dict(raw.episode.returns) if done else {},
+            info=info,
+            done=done,
+            reward=reward,
+        )
+
+
+def _jsonable(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool | list | dict)
+
+
+def create_rolegym_app(
+    env_id: str,
+    *,
+    learner: str | None = None,
+    others: PlayerSpec = "oracle",
+    max_sessions: int = 8,
+    **env_kwargs: Any,
+) -> Any:
+    """The FastAPI app serving ``env_id`` with OpenEnv's routes (``/ws``, ``/reset``, ...).
+
+    Args:
+        env_id: A registered env id.
+        learner: A role the client plays while the server plays the rest (``None``: all).
+        others: Who plays the other roles in learner mode (a player spec).
+        max_sessions: Most concurrent WebSocket sessions.
+        **env_kwargs: Passed to :func:`rolegym.make`.
+
+    Raises:
+        rolegym.EnvNotFound: An unknown env id (checked now, not at the first session).
+        ValueError: A learner role the env lacks, or a bad player spec.
+    """
+    probe = RolegymEnvironment(env_id, learner=learner, others=others, env_kwargs=env_kwargs)
+    probe.close()
+
+    def factory() -> RolegymEnvironment:
+        return RolegymEnvironment(env_id, learner=learner, others=others, env_kwargs=env_kwargs)
+
+    return create_app(
+        factory,
+        RolegymAction,
+        RolegymObservation,
+        env_name=probe.env_id,
+        max_concurrent_envs=max_sessions,
+    )
+
+
+def serve(env_id: str, *, host: str = "127.0.0.1", port: int = 8000, **kwargs: Any) -> None:
+    """Serve ``env_id`` with uvicorn until interrupted (``kwargs``: see create_rolegym_app)."""
+    import uvicorn
+
+    app = create_rolegym_app(env_id, **kwargs)
+    uvicorn.run(app, host=host, port=port, log_level="warning", ws=WS_IMPL)
+
+
+class RolegymEnvClient(EnvClient[RolegymAction, RolegymObservation, RolegymState]):
+    """OpenEnv client of a rolegym server (one WebSocket session, one env instance)."""
+
+    def _step_payload(self, action: RolegymAction) -> dict[str, Any]:
+        return {"agent": action.agent, "text": action.text}
+
+    def _parse_result(self, payload: dict[str, Any]) -> StepResult[RolegymObservation]:
+        observation = RolegymObservation(
+            **payload.get("observation", {}),
+            done=payload.get("done", False),
+            reward=payload.get("reward"),
+        )
+        return StepResult(
+            observation=observation, reward=payload.get("reward"), done=payload.get("done", False)
+        )
+
+    def _parse_state(self, payload: dict[str, Any]) -> RolegymState:
+        return RolegymState(**payload)
+
+
+#: A player for ``others`` built from the command line's ``--model DIR``.
+def model_player(path: str, *, max_new_tokens: int = 256, temperature: float = 0.7) -> Callable:
+    """An :class:`~rolegym.players.EnginePlayer` over a local model directory (transformers)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from rolegym.players import EnginePlayer
+    from rolegym.rollout.engines.hf import HFEngine
+
+    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    engine = HFEngine(model, tokenizer, max_new_tokens=max_new_tokens, temperature=temperature)
+    return EnginePlayer(engine)
