@@ -1,11 +1,13 @@
 """A small OpenAI-compatible chat server in front of any rolegym engine.
 
 ``serve(engine)`` answers ``POST /v1/chat/completions`` (and ``GET /v1/models``) on loopback
-with the engine's completions, logprobs included, so the HTTP path (:mod:`.engines.openai`
-and :func:`rolegym.rollout.arollout`) can run against a micro model on a CPU. A request's
-``temperature`` and ``max_tokens`` (or ``max_completion_tokens``) apply to its completion,
-through the engine's ``with_sampling`` view. It is built on
-the standard library's threading HTTP server: a test and demo server, not a production one
+with the engine's completions, logprobs included, as one JSON body or, with ``"stream": true``,
+as server-sent events (one content chunk, the finish, ``[DONE]``; what streaming clients such
+as PrimeIntellect ``verifiers`` ask for). So the HTTP path (:mod:`.engines.openai`,
+:func:`rolegym.rollout.arollout`, ``verifiers``' evaluation) can run against a micro model on
+a CPU. A request's ``temperature`` and ``max_tokens`` (or ``max_completion_tokens``) apply to
+its completion, through the engine's ``with_sampling`` view. It is built on the standard
+library's threading HTTP server: a test and demo server, not a production one
 (use ``vllm serve`` for that).
 """
 
@@ -73,33 +75,72 @@ def _handler(engine: Engine, model_name: str, lock: threading.Lock) -> type[Base
                 return
             text = completion if isinstance(completion, str) else completion.text
             logprobs = None if isinstance(completion, str) else completion.logprobs
+            finish = getattr(completion, "finish_reason", None) or "stop"
+            model = body.get("model", model_name)
+            lp = None
+            if body.get("logprobs") and logprobs is not None:
+                lp = {
+                    "content": [
+                        {"token": "", "logprob": x, "bytes": None, "top_logprobs": []}
+                        for x in logprobs
+                    ]
+                }
+            usage = {
+                "prompt_tokens": 0,
+                "completion_tokens": len(logprobs or []),
+                "total_tokens": len(logprobs or []),
+            }
+            if body.get("stream"):
+                self._stream(model, text, lp, finish, usage, body.get("stream_options") or {})
+                return
             choice: dict[str, Any] = {
                 "index": 0,
                 "message": {"role": "assistant", "content": text},
-                "finish_reason": getattr(completion, "finish_reason", None) or "stop",
+                "finish_reason": finish,
             }
-            if body.get("logprobs") and logprobs is not None:
-                choice["logprobs"] = {
-                    "content": [
-                        {"token": "", "logprob": lp, "bytes": None, "top_logprobs": []}
-                        for lp in logprobs
-                    ]
-                }
+            if lp is not None:
+                choice["logprobs"] = lp
             self._send(
                 200,
                 {
                     "id": "chatcmpl-rolegym",
                     "object": "chat.completion",
                     "created": 0,
-                    "model": body.get("model", model_name),
+                    "model": model,
                     "choices": [choice],
-                    "usage": {
-                        "prompt_tokens": 0,
-                        "completion_tokens": len(logprobs or []),
-                        "total_tokens": len(logprobs or []),
-                    },
+                    "usage": usage,
                 },
             )
+
+        def _stream(
+            self,
+            model: str,
+            text: str,
+            logprobs: dict[str, Any] | None,
+            finish: str,
+            usage: dict[str, int],
+            options: dict[str, Any],
+        ) -> None:
+            """The completion as server-sent events: one content chunk, the finish, [DONE]."""
+            head = {"id": "chatcmpl-rolegym", "object": "chat.completion.chunk", "created": 0}
+            head["model"] = model
+            delta = {"role": "assistant", "content": text}
+            events = [
+                {**head, "choices": [{"index": 0, "delta": delta, "logprobs": logprobs,
+                                      "finish_reason": None}]},
+                {**head, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]},
+            ]  # fmt: skip
+            if options.get("include_usage"):
+                events.append({**head, "choices": [], "usage": usage})
+            data = b"".join(f"data: {json.dumps(e)}\n\n".encode() for e in events)
+            data += b"data: [DONE]\n\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(data)
 
     return Handler
 

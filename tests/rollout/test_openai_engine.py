@@ -131,6 +131,36 @@ def test_the_server_honours_a_requests_temperature_and_max_tokens(local: HFEngin
         server.shutdown()
 
 
+def test_the_server_streams_when_asked(local: HFEngine) -> None:
+    """``stream: true`` gets server-sent events the real OpenAI client assembles."""
+    import openai
+
+    server = serve(local)
+    try:
+        client = openai.OpenAI(base_url=_url(server), api_key="x")
+        messages = [{"role": "user", "content": "Hi"}]
+        kwargs = {"model": "rolegym-micro", "messages": messages, "max_tokens": 5}
+        whole = client.chat.completions.create(temperature=0.0, **kwargs)
+        chunks = list(
+            client.chat.completions.create(
+                temperature=0.0,
+                stream=True,
+                stream_options={"include_usage": True},
+                logprobs=True,
+                **kwargs,
+            )
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert text == whole.choices[0].message.content
+        finish = [c.choices[0].finish_reason for c in chunks if c.choices]
+        assert finish[-1] == whole.choices[0].finish_reason and finish[:-1] == [None]
+        assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens <= 5
+        streamed_lp = [t.logprob for t in chunks[0].choices[0].logprobs.content]
+        assert len(streamed_lp) == whole.usage.completion_tokens
+    finally:
+        server.shutdown()
+
+
 class Recorder(BaseHTTPRequestHandler):
     """Answers every chat request with one fixed completion and records the request body."""
 
