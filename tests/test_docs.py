@@ -52,3 +52,11 @@ def test_package_docstrings_name_modules_that_exist() -> None:
     named = re.findall(r"``(\w+)``", rolegym.baselines.__doc__ or "")
     modules = {p.stem for p in base.rglob("*.py")} | {p.name for p in base.iterdir() if p.is_dir()}
     assert named and [n for n in named if n not in modules] == []
+
+
+def test_readme_python_blocks_compile() -> None:
+    """Every ```python block of the README is valid Python (they are copied, not run)."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    assert blocks
+    for i, block in enumerate(blocks):
+        compile(block, f"README.md python block {i}", "exec")
