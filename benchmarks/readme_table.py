@@ -208,6 +208,23 @@ def memory_rows(r: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def integrations_rows(r: dict[str, Any]) -> list[Row]:
+    """What SingleRole, the OpenEnv server and the TRL rollout_func cost (goals: issue 15)."""
+    single, remote, trl = r["single_role"], r["openenv"], r["trl"]
+    return [
+        (f"`SingleRole` (Gymnasium), {single['episodes']} `voting-arith-v0` episodes",
+         _s(single["single_role_s"]), f"plain AEC loop, same episodes: {_s(single['aec_s'])}",
+         f"{single['ratio']:.2f}x per episode (<= 1.2x)"),
+        (f"OpenEnv `EnvClient` over a loopback WebSocket, {remote['steps']:,} agent steps",
+         _s(remote["websocket_s"]), f"in-process AEC loop: {_s(remote['aec_s'])}",
+         f"+{remote['added_ms_per_step']:.2f} ms per step (< 5 ms)"),
+        (f"TRL `GRPOTrainer` step with `RolegymRollout`, `{trl['env']}`, "
+         f"{trl['completions_per_step']} completions", _ms(trl["rolegym_rollout_step_s"]),
+         f"TRL's own generation, same prompts, model and reward: "
+         f"{_ms(trl['trl_generation_step_s'])}", f"{trl['ratio']:.2f}x step time (<= 1.5x)"),
+    ]  # fmt: skip
+
+
 # results file stem -> its rows, in the table's order
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "env_overhead": env_overhead_rows,
@@ -216,6 +233,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "rollout": rollout_rows,
     "trainer": trainer_rows,
     "memory": memory_rows,
+    "integrations": integrations_rows,
 }
 
 

@@ -117,3 +117,32 @@ def test_trainer_smoke(tmp_path: Path) -> None:
     assert diagnostics.keys() == {"single-arith-v0", "voting-arith-v0"}
     assert diagnostics["voting-arith-v0"]["agents"] == 4
     assert all(row["ratio"] > 0 for row in diagnostics.values())
+
+
+def test_integrations_smoke(tmp_path: Path) -> None:
+    pytest.importorskip("trl")
+    pytest.importorskip("openenv")
+    import random
+
+    import numpy as np
+    import torch
+
+    bench = _load("integrations")
+    out = tmp_path / "integrations.json"
+    # TRL seeds the global RNGs and the benchmark sets torch's thread count: restore them
+    threads, states = torch.get_num_threads(), (random.getstate(), np.random.get_state())
+    torch_state = torch.get_rng_state()
+    try:
+        bench.main(
+            bench.Config(
+                episodes=3, repeats=1, trl_steps=2, trl_tasks=2, trl_generations=2, out=out
+            )
+        )
+    finally:
+        torch.set_num_threads(threads)
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(torch_state)
+    saved = json.loads(out.read_text())
+    assert saved["openenv"]["steps"] == 3 * 4  # four agents per Voting episode
+    assert saved["single_role"]["ratio"] > 0 and saved["trl"]["ratio"] > 0
