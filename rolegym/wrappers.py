@@ -6,6 +6,8 @@ r"""``SingleRole``: one role of a workflow as a single-agent Gymnasium environme
 >>> info["agent"]
 'aggregator_0'
 >>> obs, reward, terminated, truncated, info = env.step("\\boxed{1}")
+>>> reward, terminated, info["correct"]      # the oracle voters were all right
+(1.0, True, True)
 
 The learner acts for every agent of its role (``role="generator"`` in Voting: each voter's
 turn is one step) or for one agent (``role="generator_0"``: the other voters are played by
@@ -15,13 +17,19 @@ turn is one step) or for one agent (``role="generator_0"``: the other voters are
 ``EnginePlayer(engine, policy_id)``, or a mapping of role to one of those.
 
 Spaces are the AEC env's: observations ``{"messages": (...)}`` (the acting agent's
-conversation), actions any string. The reward is 0 until the episode ends and then the mean of
-the learner agents' AEC returns, so an episode's return is the learner role's return
-(``reward_mode`` as the env's). ``info`` names the acting agent and role and, at the end, holds
-every agent's return, each role's mean return and whether the final answer was right. If an
-episode ends before the learner is asked anything (an Orch-Workers worker the orchestrator did
-not use), the next episode starts (``info["episodes_skipped"]`` counts them). Passes
-``gymnasium.utils.env_checker.check_env``.
+conversation; at the end, the last learner agent's, its final output included), actions any
+string. The reward is 0 until the episode ends and then the mean of the learner agents' AEC
+returns, so an episode's return is the learner role's return (``reward_mode`` as the env's).
+``info`` names the acting agent, its role and the task; at the end it also holds every agent's
+return (``"returns"``), each role's mean return (``"role_returns"``) and whether the final
+answer was right (``"correct"``).
+
+If an episode ends before the learner is asked anything (an Orch-Workers worker the
+orchestrator did not use), the next episode starts (the env's task stream moves on) and
+``info["episodes_skipped"]`` counts them; 100 such episodes in a row are an error. A
+``"random"`` player is seeded with ``seed`` and re-seeded by ``reset(seed=...)``, so a seeded
+episode replays exactly. Passes ``gymnasium.utils.env_checker.check_env``. Nothing is
+registered with Gymnasium: wrap a ``SingleRole`` in Gymnasium's wrappers like any env.
 """
 
 from __future__ import annotations
@@ -43,31 +51,46 @@ class SingleRole(gym.Env[dict[str, Any], str]):
     """One role acts; every other role is played by ``others``.
 
     Args:
-        env: An env id (built with :func:`rolegym.make` and ``env_kwargs``) or an AEC env.
+        env_or_id: An env id (built with :func:`rolegym.make` and ``env_kwargs``) or an AEC
+            env (as :func:`rolegym.make` returns it, or unwrapped).
         role: A role (all its agents are the learner's) or one agent.
         others: Who plays everyone else (a player spec, see :mod:`rolegym.players`).
-        render_mode: ``"ansi"`` or ``None`` (passed to the env when it is built here).
+        seed: Seed of a ``"random"`` player until ``reset(seed=...)`` re-seeds it.
+        render_mode: ``"ansi"``, ``"human"`` or ``None``, passed to the env built from an id.
         **env_kwargs: Passed to :func:`rolegym.make`.
 
     Raises:
-        ValueError: ``role`` is neither a role nor an agent of the env.
+        ValueError: ``role`` is neither a role nor an agent of the env, or ``others`` is a
+            mapping with a key that is not a role.
+        TypeError: ``env_kwargs`` or ``render_mode`` with a ready env (build it with them).
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 1}  # noqa: RUF012
+    metadata: dict[str, Any] = {"render_modes": ["ansi", "human"], "render_fps": 1}  # noqa: RUF012
 
     def __init__(
         self,
-        env: str | AECEnv,
+        env_or_id: str | AECEnv,
         role: str,
         others: PlayerSpec = "oracle",
         *,
+        seed: int | None = None,
         render_mode: str | None = None,
         **env_kwargs: Any,
     ) -> None:
-        if isinstance(env, str):
-            env = make(env, render_mode=render_mode, **env_kwargs)
-        elif env_kwargs:
-            raise TypeError("env_kwargs only apply when SingleRole builds the env from an id")
+        if isinstance(env_or_id, str):
+            env = make(env_or_id, render_mode=render_mode, **env_kwargs)
+        elif isinstance(env_or_id, AECEnv):
+            if env_kwargs or render_mode is not None:
+                given = sorted({*env_kwargs, *(["render_mode"] if render_mode else [])})
+                raise TypeError(
+                    f"env_kwargs {given} only apply when SingleRole builds the env from an id; "
+                    "pass them to rolegym.make instead"
+                )
+            env = env_or_id
+        else:
+            raise TypeError(
+                f"env_or_id is an env id or a PettingZoo AEC env, got {type(env_or_id).__name__}"
+            )
         self.aec = env
         raw = env.unwrapped
         agents = list(raw.possible_agents)
@@ -82,11 +105,12 @@ class SingleRole(gym.Env[dict[str, Any], str]):
             )
         self.role = role
         self._spec = others
-        self._others = as_player(others, roles=self.roles)
+        self._others = as_player(others, roles=self.roles, seed=seed)
         first = agents[0]
         self.observation_space = env.observation_space(first)
         self.action_space = env.action_space(first)
         self.render_mode = getattr(raw, "render_mode", None)
+        self.metadata = {**type(self).metadata, "render_modes": list(raw.metadata["render_modes"])}
         self._last_obs: dict[str, Any] | None = None
         self._agent: str | None = None
 
@@ -100,8 +124,16 @@ class SingleRole(gym.Env[dict[str, Any], str]):
         Args:
             seed: Seeds the env (task choice) and a ``"random"`` player.
             options: Passed to the AEC env's ``reset`` (``{"task_id": ...}`` replays a task).
+
+        Returns:
+            The learner agent's observation, and ``info`` with ``"agent"``, ``"role"``,
+            ``"task_id"`` and ``"episodes_skipped"``.
+
+        Raises:
+            RuntimeError: 100 episodes in a row ended before a learner agent was asked.
         """
         super().reset(seed=seed)
+        self._agent = None
         if seed is not None:
             self._others = as_player(self._spec, roles=self.roles, seed=seed)
         skipped = 0
@@ -111,7 +143,8 @@ class SingleRole(gym.Env[dict[str, Any], str]):
             if skipped >= MAX_SKIPPED_EPISODES:
                 raise RuntimeError(
                     f"{skipped} episodes in a row ended before {self.role!r} was asked anything; "
-                    "the other players never hand it a turn"
+                    "the other players never hand it a turn (e.g. an orchestrator naming fewer "
+                    "strategies than there are workers leaves the last workers unused)"
                 )
             self.aec.reset(options=options)  # the env's own generator moves on
         return _fresh(self._last_obs), {**self._info(), "episodes_skipped": skipped}
@@ -123,6 +156,8 @@ class SingleRole(gym.Env[dict[str, Any], str]):
         self.aec.step(action)
         if self._advance():
             return _fresh(self._last_obs), 0.0, False, False, self._info()
+        # Over: the last learner agent's conversation, its final output included.
+        last = self.aec.unwrapped.observe(self._agent)
         episode = self.aec.unwrapped.episode
         returns = dict(episode.returns)
         learner_returns = [returns.get(a, 0.0) for a in sorted(self.learners)]
@@ -139,7 +174,7 @@ class SingleRole(gym.Env[dict[str, Any], str]):
         }
         self._agent = None
         return (
-            _fresh(self._last_obs),
+            _fresh(last),
             reward,
             bool(episode.terminated),
             bool(episode.truncated),

@@ -196,7 +196,7 @@ class CodeVerifier(Verifier):
     def _run(self, program: str, spec: dict[str, Any], judge: Any) -> tuple[list[str], str]:
         """Run the runner over ``spec``; ``judge(i, record)`` gives each test's verdict."""
         statuses: list[str] = []
-        n_tests = len(spec.get("inputs", spec.get("calls", [])))
+        n_tests = len(spec.get("inputs") or spec.get("calls") or spec.get("sources") or [])
         limits = self._limits(n_tests)
 
         def on_record(record: dict[str, Any]) -> bool:

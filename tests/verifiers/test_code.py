@@ -228,3 +228,21 @@ def test_only_the_single_threaded_loader_or_its_main_threads_forks_may_serve_cal
         for pid in forked:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_assert_protocol_gets_the_whole_timeout(warm: bool) -> None:
+    """An assert-protocol run has the same per-test time budget as stdio and call runs.
+
+    Its wall deadline once ignored the tests (2 s whatever ``timeout_s``), so a program taking
+    2.5 s of a 5 s budget timed out (fails on e9cfdce).
+    """
+    task = Task(
+        id="slow",
+        prompt="p",
+        family="code",
+        tests=(TestCase("assert add(1, 2) == 3", "", "assert"),),
+    )
+    verifier = CodeVerifier(warm=warm, cache=False, max_workers=1, timeout_s=5.0)
+    slow = "import time\ntime.sleep(2.5)\ndef add(a, b):\n    return a + b"
+    assert verifier.verify(task, _code(slow)).status == "AC"

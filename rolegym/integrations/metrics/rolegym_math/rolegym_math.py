@@ -5,15 +5,19 @@ r"""``rolegym_math``: rolegym's math verifier as a Hugging Face ``evaluate`` met
 
     metric = evaluate.load(metric_path("math"))  # a local directory: nothing is downloaded
     metric.compute(predictions=["... \\boxed{1/2}"], references=["0.5"])
-    # {"accuracy": 1.0, "answered": 1.0}
+    # {"accuracy": 1.0, "parse_rate": 1.0}
 
-Predictions are model outputs; by default only a ``\boxed{}`` answer counts, as the rolegym
-environments ask (``fallbacks=["hashes"]`` accepts GSM8K's ``#### 42``, and the other names of
-:data:`rolegym.verifiers.extract.FALLBACKS` other unboxed forms). References are the
-reference answers as text. ``accuracy`` is the share graded correct by rolegym's
+Predictions are model outputs, graded as the rolegym environments grade them: the text after
+any ``</think>``, then the last ``\boxed{}``; by default nothing else counts as an answer.
+``fallbacks`` (a name or a list of names of :data:`rolegym.verifiers.extract.FALLBACKS`)
+accepts unboxed forms too: ``"hashes"`` (GSM8K's ``#### 42``), ``"answer_line"``
+(``Answer: 42``), ``"final_answer_sentence"``. References are the reference answers as text.
+
+Result: ``accuracy``, the share graded correct by rolegym's
 :class:`~rolegym.verifiers.MathVerifier` (exact rational tier, then math-verify in worker
-processes with a deadline), ``answered`` the share with an answer to grade; ``per_item=True``
-adds each prediction's verdict status.
+processes under a deadline), and ``parse_rate``, the share whose answer was found and read
+(status not ``no_answer``, ``unparsable`` or ``rejected``). ``per_item=True`` adds each
+prediction's verdict status (``"correct"``, ``"incorrect"``, ``"no_answer"``, ...).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ import evaluate
 from rolegym.tasks.base import Task
 from rolegym.verifiers import MathVerifier
 
+#: Verdict statuses of predictions whose answer was not found or could not be read.
+_UNPARSED = frozenset({"no_answer", "unparsable", "rejected"})
+
 
 class RolegymMath(evaluate.Metric):
     """Math answers graded by rolegym's verifier."""
@@ -34,7 +41,10 @@ class RolegymMath(evaluate.Metric):
         return evaluate.MetricInfo(
             description="Math answers graded by rolegym's MathVerifier (boxed answers).",
             citation="",
-            inputs_description="predictions: model outputs; references: reference answers.",
+            inputs_description=(
+                "predictions: model outputs; references: reference answers; fallbacks: "
+                "unboxed answer forms to accept; per_item: add each verdict's status."
+            ),
             features=datasets.Features(
                 {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
             ),
@@ -46,10 +56,11 @@ class RolegymMath(evaluate.Metric):
         self,
         predictions: list[str],
         references: list[str],
-        fallbacks: tuple[str, ...] = (),
+        fallbacks: str | list[str] | tuple[str, ...] = (),
         per_item: bool = False,
     ) -> dict[str, Any]:
-        verifier = MathVerifier(fallbacks=tuple(fallbacks))
+        names = (fallbacks,) if isinstance(fallbacks, str) else tuple(fallbacks)
+        verifier = MathVerifier(fallbacks=names)  # an unknown name is a ValueError
         items = [
             (Task(id=f"item-{i}", prompt="", family="math", answer=str(ref)), str(pred))
             for i, (pred, ref) in enumerate(zip(predictions, references, strict=True))
@@ -58,7 +69,7 @@ class RolegymMath(evaluate.Metric):
         n = max(1, len(verdicts))
         out: dict[str, Any] = {
             "accuracy": sum(v.correct for v in verdicts) / n,
-            "answered": sum(v.status != "no_answer" for v in verdicts) / n,
+            "parse_rate": sum(v.status not in _UNPARSED for v in verdicts) / n,
         }
         if per_item:
             out["status"] = [v.status for v in verdicts]
