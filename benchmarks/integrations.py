@@ -94,16 +94,9 @@ def openenv_episodes(n: int, seed: int) -> tuple[float, int]:
     """Seconds and agent steps for ``n`` voting episodes over a loopback WebSocket session."""
     import uvicorn
 
-    from rolegym.integrations.openenv import (
-        WS_IMPL,
-        RolegymAction,
-        RolegymEnvClient,
-        create_rolegym_app,
-    )
+    from rolegym.integrations.openenv import RolegymAction, RolegymEnvClient, create_rolegym_app
 
-    config = uvicorn.Config(
-        create_rolegym_app("voting-arith-v0"), port=0, log_level="error", ws=WS_IMPL
-    )
+    config = uvicorn.Config(create_rolegym_app("voting-arith-v0"), port=0, log_level="error")
     server = uvicorn.Server(config)
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:

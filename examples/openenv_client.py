@@ -5,8 +5,9 @@
     .venv/bin/python examples/openenv_client.py --url http://127.0.0.1:8000
 
 Every agent's turn comes to the client in order (``observation.agent`` must act), and every
-action names its agent. The "policy" here is a stand-in that answers the sum the prompt asks
-for and picks candidate 1 as the aggregator; put your model's generation in its place.
+action names its agent. The "policy" here is a stand-in that works out the arithmetic the
+prompt asks for and picks candidate 1 as the aggregator; put your model's generation in its
+place.
 """
 
 from __future__ import annotations
@@ -19,12 +20,7 @@ from dataclasses import dataclass
 import tyro
 import uvicorn
 
-from rolegym.integrations.openenv import (
-    WS_IMPL,
-    RolegymAction,
-    RolegymEnvClient,
-    create_rolegym_app,
-)
+from rolegym.integrations.openenv import RolegymAction, RolegymEnvClient, create_rolegym_app
 
 
 @dataclass
@@ -37,19 +33,24 @@ class Args:
 
 
 def policy(role: str, messages: list[dict[str, str]]) -> str:
-    """A stand-in for an LLM: sums the prompt's numbers, or picks candidate 1."""
+    """A stand-in for an LLM: works out an "a + b - c" problem, or picks candidate 1."""
     if role == "aggregator":
         return "\\boxed{1}"
-    numbers = re.findall(r"-?\d+", messages[0]["content"].split("Problem:")[-1])
-    return f"\\boxed{{{sum(int(n) for n in numbers[:2])}}}"
+    expression = messages[0]["content"].split("Compute")[-1].split(".")[0]
+    terms = re.findall(r"([-+]?)\s*(\d+)", expression)
+    return f"\\boxed{{{sum(int(n) * (-1 if sign == '-' else 1) for sign, n in terms)}}}"
 
 
 def start_server(env_id: str) -> tuple[str, uvicorn.Server]:
-    """A server on a free loopback port, in a thread."""
-    app = create_rolegym_app(env_id)
-    server = uvicorn.Server(uvicorn.Config(app, port=0, log_level="error", ws=WS_IMPL))
-    threading.Thread(target=server.run, daemon=True).start()
+    """A server on a free loopback port, in a thread; waits until it listens."""
+    config = uvicorn.Config(create_rolegym_app(env_id), port=0, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
     while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
         time.sleep(0.05)
     return f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}", server
 

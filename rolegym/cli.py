@@ -558,38 +558,43 @@ def serve_env(
         str, typer.Option(help="Who plays the other roles: oracle, wrong or random.")
     ] = "oracle",
     model: Annotated[
-        str | None, typer.Option(help="A local model directory that plays the other roles.")
+        Path | None,
+        typer.Option(help="A local model directory that plays the other roles (not --others)."),
     ] = None,
     max_sessions: Annotated[int, typer.Option(help="Most concurrent WebSocket sessions.")] = 8,
     env_kwarg: Annotated[
         list[str] | None, typer.Option(help="Extra env argument KEY=VALUE (JSON values).")
     ] = None,
 ) -> None:
-    """Serve an environment over HTTP and WebSocket with OpenEnv's server (openenv-core)."""
+    """Serve an environment over WebSocket and HTTP with OpenEnv's server (openenv-core).
+
+    Each WebSocket session (OpenEnv's EnvClient) plays its own episodes; an action names its
+    agent and must be the observation's agent. OpenEnv's HTTP endpoints are stateless.
+    """
     try:
         from rolegym.integrations import openenv
     except ImportError as e:
+        raise _error(
+            ImportError(f"serve-env needs openenv-core: pip install 'rolegym[openenv]' ({e})")
+        ) from None
+    if learner is None and (model is not None or others != "oracle"):
         raise typer.BadParameter(
-            f"serve-env needs openenv-core: pip install 'rolegym[openenv]' ({e})"
-        ) from e
+            "--others and --model play the roles a --learner leaves: give --learner"
+        )
     kwargs = _parse_kwargs(env_kwarg or [])
-    player: Any = others
-    if model is not None:
-        if learner is None:
-            raise typer.BadParameter("--model plays the other roles: give --learner too")
-        player = openenv.model_player(model)
     try:
+        rolegym.spec(env_id)  # an unknown id fails before a model loads
+        player: Any = openenv.model_player(model) if model is not None else others
         app_ = openenv.create_rolegym_app(
             env_id, learner=learner, others=player, max_sessions=max_sessions, **kwargs
         )
-    except (rolegym.EnvNotFound, ValueError, TypeError) as e:
-        console.print(f"[red]error:[/] {_safe(str(e))}")
-        raise typer.Exit(2) from e
+    except (rolegym.EnvNotFound, ValueError, TypeError, OSError) as e:
+        raise _error(e) from None
     import uvicorn
 
     mode = f"learner {learner}, others {model or others}" if learner else "every agent"
     console.print(f"serving {env_id} ({mode}) on http://{host}:{port} (WebSocket: /ws)")
-    uvicorn.run(app_, host=host, port=port, log_level="warning", ws=openenv.WS_IMPL)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 def _progress() -> Any:
