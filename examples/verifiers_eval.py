@@ -13,7 +13,6 @@ serve``) and ``--model`` at its model to evaluate a real policy.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,12 +56,13 @@ def main(a: Args) -> dict[str, float]:
         engine = HFEngine(build_model(), build_tokenizer(), max_new_tokens=16)
         server = serve(engine, model_name=a.model)
         a.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    os.environ.setdefault("PRIME_API_KEY", "unused")  # the client wants a key; loopback ignores it
     flags = {"--env.taskset.env-id": a.env_id, "--model": a.model, "--client.base-url": a.base_url}
     flags |= {"-n": str(a.n), "-r": str(a.r), "--output-dir": a.out, "--push": "false"}
-    vf_eval(["rolegym-verifiers", *(x for kv in flags.items() for x in kv), "--clean"])
-    if server is not None:
-        server.shutdown()
+    try:  # the key is read from $PRIME_API_KEY ("EMPTY" when unset: fine for loopback)
+        vf_eval(["rolegym-verifiers", *(x for kv in flags.items() for x in kv), "--clean"])
+    finally:
+        if server is not None:
+            server.shutdown()
     rewards = role_rewards(a.out)
     print("\nmean reward per role:", json.dumps(rewards))
     return rewards

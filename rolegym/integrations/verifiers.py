@@ -1,12 +1,15 @@
 r"""PrimeIntellect ``verifiers`` (0.4, v1 API): any rolegym env as a multi-agent v1 environment.
 
 This module is a v1 taskset plugin and its environment at once (it exports one ``Taskset`` and
-one ``Env``), so ``vf-eval`` and prime-rl load it by its module path::
+one ``Env``). verifiers resolves a taskset id to a top-level module (``rolegym-verifiers`` ->
+``rolegym_verifiers``, which re-exports this module), so ``vf-eval`` and prime-rl load it as::
 
-    vf-eval rolegym.integrations.verifiers --env.taskset.env-id voting-arith-v0 \\
+    vf-eval rolegym-verifiers --env.taskset.env-id voting-arith-v0 \
         --model my-model --client.base-url http://127.0.0.1:8000/v1 -n 8 -r 3
 
-or in Python: ``env = load_environment("voting-arith-v0")``.
+or in Python: ``env = load_environment("voting-arith-v0")``. Each agent's chat calls go through
+verifiers' ``null`` harness, a small chat program that verifiers runs in a ``uv`` environment
+(its dependencies are fetched from the package index on the first run, then cached).
 
 **Roles are agents.** Each rolegym role is one ``vf.AgentConfig`` field of
 :class:`RolegymEnvConfig` (``generator``, ``aggregator``, ``evaluator``, ``orchestrator``,
