@@ -95,6 +95,17 @@ class GRPOConfig:
         epsilon_high: Upper clip range (DAPO's clip-higher).
         beta: k3 KL coefficient against the adapter-disabled (or initial) model; 0 as the paper.
         num_iterations: Updates per batch (TRL's mu); old log-probs are recomputed when > 1.
+        mini_batch_size: Rows per optimizer step of each learner (0: one step per batch, the
+            default). A learner with ``n`` rows in the global batch takes ``ceil(n /
+            mini_batch_size)`` optimizer steps per iteration, on shuffled mini-batches, so a
+            role with more rows takes more updates per batch, as in the paper's code: this is
+            verl's ``ppo_mini_batch_size`` counted in rows (verl counts prompts) and, in TRL's
+            terms, ``per_device_train_batch_size x gradient_accumulation_steps`` rows per step
+            with ``steps_per_generation = ceil(rows / that)``; TRL applies one count to the
+            whole batch, while here each learner's own rows set its count. Each mini-batch's
+            loss is normalised over the mini-batch; the step's statistics and gradient
+            diagnostics come from one extra pass over the whole batch before the first update,
+            so they are exactly those of the unsplit batch.
         mask_truncated_completions: Leave completions cut at the token cap out of the loss.
         learning_rate: Peak learning rate of every learner.
         weight_decay: AdamW weight decay.
@@ -166,6 +177,7 @@ class GRPOConfig:
     epsilon_high: float = 0.28
     beta: float = 0.0
     num_iterations: int = 1
+    mini_batch_size: int = 0
     mask_truncated_completions: bool = False
     learning_rate: float = 2e-5
     weight_decay: float = 0.01
@@ -231,6 +243,7 @@ class GRPOConfig:
             (self.num_generations >= 1, "num_generations must be >= 1"),
             (self.tasks_per_step >= 1, "tasks_per_step must be >= 1"),
             (self.num_iterations >= 1, "num_iterations must be >= 1"),
+            (self.mini_batch_size >= 0, "mini_batch_size must be >= 0 (0: one step per batch)"),
             (self.per_device_train_batch_size >= 1, "per_device_train_batch_size must be >= 1"),
             (
                 self.max_tokens_per_microbatch is None or self.max_tokens_per_microbatch >= 1,

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 
 from rolegym.baselines.grpo.checkpoints import latest_checkpoint, read_checkpoint, write_checkpoint
@@ -448,22 +449,85 @@ class GRPOTrainer:
         return metrics
 
     def update(self, rows: Sequence[Row]) -> dict[str, Any]:
-        """The policy update on ``rows``: ``num_iterations`` optimizer steps per learner."""
+        """The policy update on ``rows``: ``num_iterations`` passes over the batch.
+
+        Each pass is one optimizer step per learner or, with ``mini_batch_size``, one per
+        mini-batch of the learner's rows.
+        """
         prepared = self.prepare(rows)
+        steps = self._mini_batches_of(prepared)
         metrics: dict[str, Any] = {}
         losses = []
+        if len(steps) > 1:  # the step's statistics and diagnostics: the whole batch, pre-update
+            out = self.accumulate(prepared, first=True)
+            out.pop("loss")
+            metrics |= out
+            for learner in self.policies.learners.values():
+                learner.optimizer.zero_grad(set_to_none=True)
         for iteration in range(self.config.num_iterations):
-            first = iteration == 0
-            out = self.accumulate(prepared, first=first)
-            losses.append(out.pop("loss"))
-            if first:
-                metrics |= out
-            for name, learner in self.policies.learners.items():
-                result = learner.optimizer_step()
-                if first:
-                    metrics |= {f"learner/{name}/{k}": v for k, v in result.items()}
+            for m, chunk in enumerate(steps):
+                part = prepared if len(steps) == 1 else self._subset(prepared, chunk)
+                first = iteration == 0 and m == 0
+                out = self.accumulate(part, first=first and len(steps) == 1)
+                losses.append(out.pop("loss"))
+                if first and len(steps) == 1:
+                    metrics |= out
+                for name, learner in self.policies.learners.items():
+                    result = learner.optimizer_step()
+                    if first:
+                        metrics |= {f"learner/{name}/{k}": v for k, v in result.items()}
         metrics["loss"] = statistics.fmean(losses)
+        if len(steps) > 1:
+            metrics["mini_batches"] = float(len(steps))
         return metrics
+
+    def _mini_batches_of(self, prepared: Prepared) -> list[list[int]]:
+        """Row indices of each optimizer step (one step without ``mini_batch_size``).
+
+        Every learner's rows, shuffled, are cut into ``ceil(global rows / mini_batch_size)``
+        parts; step ``m`` holds each learner's ``m``-th part.
+
+        The shuffle is a pure function of (seed, step, process), so a resumed run replays it;
+        the part counts come from the global batch, so every process takes the same steps.
+        """
+        size = self.config.mini_batch_size
+        rows = prepared.rows
+        if not size:
+            return [list(range(len(rows)))]
+        own: dict[str, list[int]] = {name: [] for name in self.learner_names}
+        for i, r in enumerate(rows):
+            own[r.learner].append(i)
+        counts = [len(own[n]) for n in self.learner_names]
+        totals = [sum(c) for c in zip(*self.dist.gather(counts), strict=True)]
+        key = f"minibatch|{self.config.seed}|{self.step}|{self.dist.rank}".encode()
+        rng = np.random.default_rng(int.from_bytes(hashlib.blake2b(key, digest_size=8).digest()))
+        parts: list[list[int]] = []
+        for name, total in zip(self.learner_names, totals, strict=True):
+            if not total:
+                continue
+            mine = [own[name][j] for j in rng.permutation(len(own[name]))]
+            for m, piece in enumerate(np.array_split(np.array(mine, dtype=int), -(-total // size))):
+                if m == len(parts):
+                    parts.append([])
+                parts[m] += [int(i) for i in piece]
+        return [sorted(p) for p in parts] or [[]]
+
+    def _subset(self, prepared: Prepared, chunk: list[int]) -> Prepared:
+        """The rows ``chunk`` of ``prepared`` as a batch of their own (weights recounted)."""
+        rows = [prepared.rows[i] for i in chunk]
+        by_agent: dict[str, list[int]] = defaultdict(list)
+        for j, r in enumerate(rows):
+            by_agent[r.agent].append(j)
+        index = torch.tensor(chunk, dtype=torch.long)
+        return Prepared(
+            rows=rows,
+            agents=prepared.agents,
+            by_agent=dict(by_agent),
+            weights=self._weights(rows),
+            advantages=prepared.advantages[index],
+            old=prepared.old[index] if prepared.old is not None else None,
+            ref=prepared.ref[index] if prepared.ref is not None else None,
+        )
 
     def prepare(self, rows: Sequence[Row]) -> Prepared:
         """Sort rows by learner, role and agent; weight their tokens; fix old/ref log-probs."""
@@ -476,6 +540,23 @@ class GRPOTrainer:
         by_agent: dict[str, list[int]] = defaultdict(list)
         for i, r in enumerate(rows):
             by_agent[r.agent].append(i)
+        weights = self._weights(rows)
+        prepared = Prepared(
+            rows=rows,
+            agents=agents,
+            by_agent=dict(by_agent),
+            weights=weights,
+            advantages=torch.tensor([r.advantage for r in rows], dtype=torch.float64),
+        )
+        if c.num_iterations > 1 or c.mini_batch_size:
+            prepared.old = self._fixed_logprobs(prepared, reference=False)
+        if c.beta > 0:
+            prepared.ref = self._fixed_logprobs(prepared, reference=True)
+        return prepared
+
+    def _weights(self, rows: Sequence[Row]) -> torch.Tensor:
+        """Per-token loss weights ``[N, C]`` of ``rows``, normalisers counted over every process."""
+        c = self.config
         width = max((len(r.completion_ids) for r in rows), default=1)
         mask = torch.zeros(len(rows), width, dtype=torch.float64)
         for i, r in enumerate(rows):
@@ -487,7 +568,7 @@ class GRPOTrainer:
             "role": lambda r: r.role,
         }
         names = {"global": ["all"], "policy": self.learner_names, "role": self.roles}
-        weights = token_weights(
+        return token_weights(
             mask,
             loss_type=c.loss_type,
             scope_names=names[c.normalizer_scope],
@@ -495,18 +576,6 @@ class GRPOTrainer:
             max_completion_length=c.max_completion_length,
             all_reduce=self.dist.summed,
         )
-        prepared = Prepared(
-            rows=rows,
-            agents=agents,
-            by_agent=dict(by_agent),
-            weights=weights,
-            advantages=torch.tensor([r.advantage for r in rows], dtype=torch.float64),
-        )
-        if c.num_iterations > 1:
-            prepared.old = self._fixed_logprobs(prepared, reference=False)
-        if c.beta > 0:
-            prepared.ref = self._fixed_logprobs(prepared, reference=True)
-        return prepared
 
     def accumulate(self, prepared: Prepared, *, first: bool = True) -> dict[str, Any]:
         """Forward and backward every row, agent by agent; gradients are left in ``.grad``.
