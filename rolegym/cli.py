@@ -8,6 +8,8 @@
 - ``rolegym eval``: a model, run, checkpoint or endpoint on the fixed evaluation protocol.
 - ``rolegym leaderboard`` and ``rolegym report``: tables and plots from evaluations and runs.
 - ``rolegym demo``: the whole pipeline on a micro model on a CPU.
+- ``rolegym study NAME``: a declared grid of GRPO runs over seeds, tested against the
+  hypotheses its file states (``configs/studies/``); ``--quick`` runs the pipeline in seconds.
 - ``rolegym serve-env ID``: serve an env with OpenEnv's server (HTTP and WebSocket), for any
   OpenEnv-speaking trainer; ``--learner ROLE`` has the server play every other role.
 
@@ -595,6 +597,35 @@ def serve_env(
     mode = f"learner {learner}, others {model or others}" if learner else "every agent"
     console.print(f"serving {env_id} ({mode}) on http://{host}:{port} (WebSocket: /ws)")
     uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+@app.command("study")
+def study(
+    name: Annotated[str, typer.Argument(help="A study of configs/studies (or a YAML path).")],
+    out: Annotated[str | None, typer.Option(help="Output folder (runs/study-NAME).")] = None,
+    quick: Annotated[bool, typer.Option(help="The file's quick overrides: seconds.")] = False,
+) -> None:
+    """Run a study: its grid over seeds, then a verdict on each stated hypothesis."""
+    from rolegym.study import load_study, run_study
+
+    try:
+        config = load_study(name)
+    except (FileNotFoundError, ValueError, TypeError) as e:
+        console.print(f"[red]error:[/] {_safe(str(e))}")
+        raise typer.Exit(2) from e
+    if quick:
+        config = config.quickened()
+    target = Path(out or f"runs/study-{config.name}{'-quick' if quick else ''}")
+    result = run_study(config, target, progress=lambda line: console.print(_safe(line)))
+    table = Table(title=f"study {config.name}: {len(result['runs'])} runs")
+    for column in ("id", "verdict", "estimate", "95% CI"):
+        table.add_column(column)
+    for v in result["hypotheses"]:
+        ci = "-" if v["ci"] is None else f"[{v['ci'][0]:.3g}, {v['ci'][1]:.3g}]"
+        estimate = "-" if v["estimate"] is None else f"{v['estimate']:.3g}"
+        table.add_row(v["id"], v["verdict"], estimate, ci)
+    console.print(table)
+    console.print(f"report: {target / 'study.md'}")
 
 
 def _progress() -> Any:
