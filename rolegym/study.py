@@ -282,6 +282,9 @@ def judge_hypothesis(h: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str,
     seeds = sorted({r["seed"] for r in pool})
     if not pool:
         return untestable("no run logged the measure")
+    measured = [h[k] for k in ("measure", "x", "y") if k in h]
+    if any(len({r[m] for r in pool}) < 2 for m in measured):
+        return untestable("the measure does not vary across the runs")
     if len(seeds) < 2:
         return untestable("fewer than two seeds: no confidence interval")
 

@@ -72,6 +72,14 @@ def test_greater_and_correlates() -> None:
     assert v["verdict"] == "not testable at this scale"
 
 
+def test_a_constant_measure_is_not_testable() -> None:
+    """Every accuracy 0 (a micro model): no comparison can tell anything, whatever the CI."""
+    runs = _runs({(k, s): 0.0 for k in (1, 2) for s in (0, 1, 2)})
+    hypothesis = {"id": "G", "statement": "s", "test": "greater", "measure": "m"}
+    v = judge_hypothesis({**hypothesis, "a": {"k": 2}, "b": {"k": 1}}, runs)
+    assert v["verdict"] == "not testable at this scale" and "does not vary" in v["why"]
+
+
 def test_bad_study_files_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="state it"):
         StudyConfig(name="x", hypotheses=[{"id": "H", "test": "greater", "measure": "peak"}])
