@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -75,19 +77,30 @@ def test_rollout_smoke(tmp_path: Path) -> None:
     assert voting["same_completions"]
 
 
-def test_trainer_smoke(tmp_path: Path) -> None:
-    pytest.importorskip("trl")
+@contextmanager
+def _restored_global_state() -> Iterator[None]:
+    """TRL seeds the global RNGs and the benchmarks set torch's thread count: restore them."""
     import random
 
     import numpy as np
     import torch
 
-    bench = _load("trainer")
-    out = tmp_path / "trainer.json"
-    # TRL seeds the global RNGs and the benchmark sets torch's thread count: restore them
     threads, states = torch.get_num_threads(), (random.getstate(), np.random.get_state())
     torch_state = torch.get_rng_state()
     try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(torch_state)
+
+
+def test_trainer_smoke(tmp_path: Path) -> None:
+    pytest.importorskip("trl")
+    bench = _load("trainer")
+    out = tmp_path / "trainer.json"
+    with _restored_global_state():
         bench.main(
             bench.Config(
                 tasks_per_step=2,
@@ -101,11 +114,6 @@ def test_trainer_smoke(tmp_path: Path) -> None:
                 out=out,
             )
         )
-    finally:
-        torch.set_num_threads(threads)
-        random.setstate(states[0])
-        np.random.set_state(states[1])
-        torch.set_rng_state(torch_state)
     saved = json.loads(out.read_text())
     assert saved["same_prompt_ids"]
     single = saved["single"]["threads=1"]
@@ -122,27 +130,14 @@ def test_trainer_smoke(tmp_path: Path) -> None:
 def test_integrations_smoke(tmp_path: Path) -> None:
     pytest.importorskip("trl")
     pytest.importorskip("openenv")
-    import random
-
-    import numpy as np
-    import torch
-
     bench = _load("integrations")
     out = tmp_path / "integrations.json"
-    # TRL seeds the global RNGs and the benchmark sets torch's thread count: restore them
-    threads, states = torch.get_num_threads(), (random.getstate(), np.random.get_state())
-    torch_state = torch.get_rng_state()
-    try:
+    with _restored_global_state():
         bench.main(
             bench.Config(
                 episodes=3, repeats=1, trl_steps=2, trl_tasks=2, trl_generations=2, out=out
             )
         )
-    finally:
-        torch.set_num_threads(threads)
-        random.setstate(states[0])
-        np.random.set_state(states[1])
-        torch.set_rng_state(torch_state)
     saved = json.loads(out.read_text())
     assert saved["openenv"]["steps"] == 3 * 4  # four agents per Voting episode
     assert saved["single_role"]["ratio"] > 0 and saved["trl"]["ratio"] > 0

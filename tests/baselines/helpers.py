@@ -37,3 +37,18 @@ def micro_config(tmp_path: Path, **overrides: Any) -> Any:
     }
     options.update(overrides)
     return GRPOConfig(**options)
+
+
+def step_rows(trainer: Any, step: int = 0, scale: str = "group") -> list[Any]:
+    """The rows of training step ``step``'s rollout, rewarded with the micro character reward."""
+    from rolegym.baselines.grpo.rows import build_rows
+    from rolegym.baselines.micro import answer_chars_reward
+
+    rows, _ = build_rows(
+        trainer.rollout(step),
+        learner_of=trainer.policies.learner_name,
+        reward_fn=answer_chars_reward,
+        tasks=[env.unwrapped.task for env in trainer.batch.envs],
+        scale=scale,
+    )
+    return rows

@@ -9,10 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 dist = pytest.importorskip("torch.distributed")
 
-from rolegym.baselines.grpo.rows import build_rows  # noqa: E402
 from rolegym.baselines.grpo.trainer import GRPOTrainer  # noqa: E402
-from rolegym.baselines.micro import answer_chars_reward  # noqa: E402
-from tests.baselines.helpers import micro_config  # noqa: E402
+from tests.baselines.helpers import micro_config, step_rows  # noqa: E402
 
 OPTIONS = {
     "env_id": "voting-arith-v0",
@@ -38,14 +36,7 @@ def _worker(rank: int, world: int, tmp: str) -> None:
     try:
         trainer = GRPOTrainer(micro_config(Path(tmp) / f"rank{rank}", **OPTIONS))
         assert trainer.dist.on and trainer.dist.world == world
-        episodes = trainer.rollout(0)
-        rows, _ = build_rows(
-            episodes,
-            learner_of=trainer.policies.learner_name,
-            reward_fn=answer_chars_reward,
-            tasks=[env.unwrapped.task for env in trainer.batch.envs],
-            scale="group",
-        )
+        rows = step_rows(trainer)
         parts, metrics, grads = _gradients(trainer, rows)
         torch.save(
             {"rows": rows, "parts": parts, "metrics": metrics, "grads": grads},

@@ -9,10 +9,9 @@ import torch
 
 from rolegym.baselines.grpo.diagnostics import gradient_metrics, gram_matrix
 from rolegym.baselines.grpo.loss import per_token_loss
-from rolegym.baselines.grpo.rows import build_rows, sequence_logprobs
+from rolegym.baselines.grpo.rows import sequence_logprobs
 from rolegym.baselines.grpo.trainer import GRPOTrainer
-from rolegym.baselines.micro import answer_chars_reward
-from tests.baselines.helpers import micro_config
+from tests.baselines.helpers import micro_config, step_rows
 
 
 def test_metrics_from_a_known_gram() -> None:
@@ -57,14 +56,7 @@ def test_per_role_gradients_equal_autograd_fp64(tmp_path, policy: str) -> None:
         loss_type="grpo",
     )
     trainer = GRPOTrainer(config)
-    episodes = trainer.rollout(0)
-    rows, _ = build_rows(
-        episodes,
-        learner_of=trainer.policies.learner_name,
-        reward_fn=answer_chars_reward,
-        tasks=[env.unwrapped.task for env in trainer.batch.envs],
-        scale="group",
-    )
+    rows = step_rows(trainer)
     assert {r.role for r in rows} == {"generator", "aggregator"}
     assert any(r.advantage != 0 for r in rows)
     prepared = trainer.prepare(rows)

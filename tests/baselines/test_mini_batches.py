@@ -8,9 +8,7 @@ import pytest
 import torch
 
 from rolegym.baselines.grpo import GRPOTrainer
-from rolegym.baselines.grpo.rows import build_rows
-from rolegym.baselines.micro import answer_chars_reward
-from tests.baselines.helpers import micro_config
+from tests.baselines.helpers import micro_config, step_rows
 
 
 def _voting(tmp_path: Path, **overrides: object) -> GRPOTrainer:
@@ -22,18 +20,6 @@ def _voting(tmp_path: Path, **overrides: object) -> GRPOTrainer:
         "max_grad_norm": 0.0,
     }
     return GRPOTrainer(micro_config(tmp_path, **{**options, **overrides}))
-
-
-def _rows(trainer: GRPOTrainer) -> list:
-    episodes = trainer.rollout(0)
-    rows, _ = build_rows(
-        episodes,
-        learner_of=trainer.policies.learner_name,
-        reward_fn=answer_chars_reward,
-        tasks=[env.unwrapped.task for env in trainer.batch.envs],
-        scale="none",
-    )
-    return rows
 
 
 def _params(trainer: GRPOTrainer) -> dict[str, list[torch.Tensor]]:
@@ -64,7 +50,7 @@ def test_the_role_with_more_rows_takes_more_steps_and_moves_further(tmp_path: Pa
     ratios = {}
     for size in (0, 8):  # 8 episodes: 8 aggregator rows, 24 voter rows
         trainer = _voting(tmp_path / str(size), mini_batch_size=size)
-        rows = _rows(trainer)
+        rows = step_rows(trainer, scale="none")
         assert sum(r.role == "aggregator" for r in rows) == 8
         before = _params(trainer)
         metrics = trainer.update(rows)
@@ -84,8 +70,8 @@ def test_the_role_with_more_rows_takes_more_steps_and_moves_further(tmp_path: Pa
 
 def test_diagnostics_are_those_of_the_whole_batch(tmp_path: Path) -> None:
     plain, split = _voting(tmp_path / "a"), _voting(tmp_path / "b", mini_batch_size=4)
-    rows = _rows(plain)
-    assert rows == _rows(split)
+    rows = step_rows(plain, scale="none")
+    assert rows == step_rows(split, scale="none")
     want, got = plain.update(rows), split.update(rows)
     keys = [k for k in want if k.startswith(("role/", "pair/", "grad_norm"))]
     assert keys and {k: got[k] for k in keys} == pytest.approx({k: want[k] for k in keys})
@@ -93,7 +79,7 @@ def test_diagnostics_are_those_of_the_whole_batch(tmp_path: Path) -> None:
 
 def test_one_mini_batch_is_the_plain_update(tmp_path: Path) -> None:
     plain, whole = _voting(tmp_path / "a"), _voting(tmp_path / "b", mini_batch_size=1000)
-    rows = _rows(plain)
+    rows = step_rows(plain, scale="none")
     plain.update(rows)
     whole.update(rows)
     for name, params in _params(plain).items():
