@@ -48,6 +48,8 @@ END = "<!-- benchmark-table:end -->"
 HEADER = "| benchmark | what | rolegym | peer | ratio (goal) |\n|---|---|---|---|---|"
 DEMO_START = "<!-- demo-table:start -->"
 DEMO_END = "<!-- demo-table:end -->"
+SEEDS_START = "<!-- demo-seeds:start -->"
+SEEDS_END = "<!-- demo-seeds:end -->"
 Markers = tuple[str, str]
 
 
@@ -306,6 +308,64 @@ def demo_table(results_dir: str | Path) -> str | None:
     return "\n".join(lines) + "\n"
 
 
+def _pair(values: list[float], sign: str = "") -> str:
+    return f"{values[0]:{sign}.3f} / {values[1]:{sign}.3f}"
+
+
+def demo_seeds_table(results_dir: str | Path) -> str | None:
+    """The README's table of the demo at two seeds, from ``demo_seeds.json``.
+
+    Args:
+        results_dir: folder holding ``demo_seeds.json`` (``benchmarks/demo_seeds.py``).
+
+    Returns:
+        An intro line and one row per workflow x policy map (gain over the warm start at each
+        seed, the spread of the trained accuracy between the seeds, and whether the smaller
+        gain is above it), ending with a newline; None (said so on stderr) if the file is
+        missing.
+    """
+    path = Path(results_dir) / "demo_seeds.json"
+    if not path.exists():
+        print(f"readme_table: {path} is missing; the seeds table is left out", file=sys.stderr)
+        return None
+    r = json.loads(path.read_text())
+    a, b = r["seeds"]
+    above = sum(row["gain_exceeds_spread"] for row in r["rows"])
+    intro = textwrap.fill(
+        f"The demo at seeds {a} and {b} (`python benchmarks/demo_seeds.py`, "
+        f"`benchmarks/results/demo_seeds.json`; each seed reseeds everything, warm start "
+        f"included): GRPO's gain over the warm start against the spread of the trained accuracy "
+        f"between the two seeds (wall times {r['wall_s'][0] / 60:.1f} and "
+        f"{r['wall_s'][1] / 60:.1f} minutes). The smaller gain is above the spread in {above} of "
+        f"{len(r['rows'])} cells.",
+        width=95,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    columns = [
+        "workflow",
+        "policy",
+        f"warm start (seed {a} / {b})",
+        f"GRPO (seed {a} / {b})",
+        f"gain (seed {a} / {b})",
+        "spread between seeds",
+        "smaller gain > spread",
+    ]
+    lines = [intro, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in r["rows"]:
+        cells = [
+            row["workflow"],
+            _POLICY_COLUMNS.get(row["policy"], row["policy"]).removeprefix("GRPO "),
+            _pair(row["warm_start"]),
+            _pair(row["trained"]),
+            _pair(row["gain"], "+"),
+            f"{row['spread']:.3f}",
+            "yes" if row["gain_exceeds_spread"] else "**no**",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 # ---------------------------------------------------------------------------- README blocks
 def _span(text: str, markers: Markers = (START, END)) -> tuple[int, int]:
     """Offsets of the text between the markers (exclusive of both)."""
@@ -351,6 +411,9 @@ def _blocks(results_dir: Path) -> list[tuple[str, Markers, str]]:
     demo = demo_table(results_dir)
     if demo is not None:
         blocks.append(("demo table", (DEMO_START, DEMO_END), demo))
+    seeds = demo_seeds_table(results_dir)
+    if seeds is not None:
+        blocks.append(("demo seeds table", (SEEDS_START, SEEDS_END), seeds))
     return blocks
 
 

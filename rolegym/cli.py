@@ -507,7 +507,7 @@ def demo(
         bool, typer.Option("--quick", help="A pipeline check in seconds (no real training).")
     ] = False,
 ) -> None:
-    """The paper's matrix at micro scale on a CPU, offline (about 10 minutes).
+    """The paper's matrix at micro scale on a CPU, offline (about 12 minutes).
 
     A warm start, Shared and Isolated GRPO on every workflow, evaluation before and after,
     the leaderboard and a report per run.

@@ -4,21 +4,26 @@ What it does, in one folder (``runs/demo`` by default):
 
 1. **Warm start.** A micro Qwen3-style model (built in code, no download) is fine-tuned on
    transcripts played by a scripted teacher on ``arith`` problems (``a + b`` with
-   ``a, b <= 9``): generators, workers and synthesizers answer ``\boxed{N}`` (right half the
-   time, one too many otherwise: the warm start leaves each answer torn between the right sum
-   and a near miss, which is what reinforcement learning then has to resolve), aggregators pick
-   a correct candidate, evaluators judge correctly, orchestrators name two strategies. Two
-   phases: the sums first, on single-agent transcripts only (a model this small learns them
-   from one prompt layout at a time), then every role's format, on the other roles' transcripts
-   mixed with as many answering ones, at a lower learning rate.
-2. **Before.** The random model and the warm start are evaluated on all four workflows.
+   ``a, b <= 9``): generators and workers answer ``\boxed{N}`` (right half the time, one too
+   many otherwise: the warm start leaves each answer torn between the right sum and a near
+   miss, which is what reinforcement learning then has to resolve), aggregators pick a correct
+   candidate, evaluators judge correctly, orchestrators name two strategies, synthesizers give
+   the answer most workers gave. Two phases: the sums first, on single-agent transcripts only
+   (a model this small learns them from one prompt layout at a time), then, for each
+   multi-agent workflow, a copy of that model learns the workflow's roles on its own
+   transcripts: one warm start per workflow. A single warm start for every role was tried
+   first: the 2-layer model could not keep six roles' formats apart (after it, the
+   orchestrator's output failed to parse in every episode and the evaluator's in nine of ten,
+   so GRPO had little to shape in those workflows).
+2. **Before.** The random model and the warm starts are evaluated on all four workflows (each
+   workflow with its own warm start).
 3. **GRPO.** Shared-Policy and Isolated-Policy GRPO (team reward = the final answer's
-   correctness, the paper's default grouping and loss) train the warm start on each workflow.
+   correctness, the paper's default grouping and loss) train each workflow's warm start.
 4. **After.** Each trained system is evaluated on its workflow with the same protocol.
 5. **Outputs.** Result files (``results/*.json``, ``rolegym.eval/1``), the leaderboard
    (``leaderboard/``: Markdown, HTML, plots), a report per training run
    (``runs/<workflow>-<policy>/report/``) and ``demo.md`` / ``demo.json``: the matrix of
-   accuracies before and after.
+   accuracies before and after, and the seconds each stage took.
 
 Everything is seeded, and on one machine (one CPU model, the same torch and transformers) the
 figures are bit-for-bit repeatable at a given torch thread count: nothing depends on the time,
@@ -26,7 +31,7 @@ the load or ``PYTHONHASHSEED`` (``tests/test_demo.py`` runs it twice to check). 
 count can sum in another order (a run with 1 and one with 2 threads were seen to differ in the
 last bits of the weights), and another torch or transformers version, or a CPU whose math
 kernels round differently, changes the initial weights or the last bit of a sum; training turns
-that into other accuracies. The whole demo takes about ten minutes on two CPU cores.
+that into other accuracies. The whole demo takes about twelve minutes on two CPU cores.
 """
 
 from __future__ import annotations
@@ -35,14 +40,14 @@ import copy
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DemoConfig", "Teacher", "run_demo"]
+__all__ = ["DemoConfig", "Teacher", "WarmStarts", "build_warm_starts", "run_demo"]
 
 WORKFLOWS = ("single", "voting", "eval-opt", "orch-workers")
 _BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
@@ -62,7 +67,8 @@ class DemoConfig:
         teacher_accuracy: How often the teacher's answers are right (else one too many).
         transcripts: Episodes the teacher plays per workflow for the warm start.
         sft_steps: Supervised steps of the first phase (the sums).
-        format_steps: Supervised steps of the second phase (every role's format).
+        format_steps: Supervised steps of the second phase, per multi-agent workflow (its
+            roles' formats, on its own transcripts).
         sft_batch_size: Transcripts per supervised step.
         sft_learning_rate: Learning rate of the first phase (cosine decay).
         format_learning_rate: Learning rate of the second phase (cosine decay).
@@ -92,10 +98,12 @@ class DemoConfig:
         }
     )
     sft_steps: int = 1000
-    format_steps: int = 400
+    format_steps: dict[str, int] = field(
+        default_factory=lambda: {"voting": 200, "eval-opt": 200, "orch-workers": 300}
+    )
     sft_batch_size: int = 32
     sft_learning_rate: float = 3e-3
-    format_learning_rate: float = 1e-3
+    format_learning_rate: float = 2e-3
     workflows: tuple[str, ...] = WORKFLOWS
     policies: tuple[str, ...] = ("shared", "isolated")
     grpo_steps: dict[str, int] = field(
@@ -114,7 +122,7 @@ class DemoConfig:
             out_dir=out_dir,
             transcripts=dict.fromkeys(WORKFLOWS, 4),
             sft_steps=5,
-            format_steps=3,
+            format_steps=dict.fromkeys(WORKFLOWS[1:], 3),
             grpo_steps=dict.fromkeys(WORKFLOWS, 1),
             tasks_per_step=2,
             num_generations=2,
@@ -142,6 +150,11 @@ class Teacher:
     def __call__(self, env: Any, agent: str) -> str:
         """The teacher's output for ``agent``'s turn."""
         role, task = env.role(agent), env.task
+        if role == "synthesizer":  # the answer most workers gave (the first of a tie)
+            answers = [self._boxed(t.completion) for t in env.episode.turns if t.role == "worker"]
+            given = [a for a in answers if a is not None]
+            if given:
+                return f"\\boxed{{{max(given, key=given.count)}}}"
         if role in ("generator", "worker", "synthesizer"):
             answer = int(task.answer) + (0 if float(self.rng.random()) < self.accuracy else 1)
             return f"\\boxed{{{answer}}}"
@@ -164,6 +177,98 @@ def _env_id(workflow: str) -> str:
     return f"{workflow}-arith-v0"
 
 
+@dataclass
+class WarmStarts:
+    """What :func:`build_warm_starts` made.
+
+    Attributes:
+        tokenizer: The micro tokenizer.
+        random_model: The micro model at initialisation.
+        models: Workflow -> its warm start (``single``: the sums model).
+        final_loss: Workflow -> the last supervised loss of its phase.
+    """
+
+    tokenizer: Any
+    random_model: Any
+    models: dict[str, Any]
+    final_loss: dict[str, float]
+
+    def save(self, folder: str | Path) -> dict[str, Path]:
+        """Save each warm start (model and tokenizer) to ``folder/<workflow>``; returns them."""
+        paths = {}
+        for workflow, model in self.models.items():
+            paths[workflow] = Path(folder) / workflow
+            model.save_pretrained(str(paths[workflow]))
+            self.tokenizer.save_pretrained(str(paths[workflow]))
+        return paths
+
+
+def build_warm_starts(
+    c: DemoConfig,
+    workflows: Sequence[str] = WORKFLOWS,
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> WarmStarts:
+    """The demo's warm starts for ``workflows`` (step 1 of the module docstring).
+
+    The same ``c.seed`` gives the same model for a workflow whatever else is asked for (each
+    workflow's transcripts and phase are seeded by its place in :data:`WORKFLOWS`), so a study
+    can build only the warm starts it needs.
+    """
+    import torch
+
+    from rolegym.baselines.micro import build_model, build_tokenizer
+    from rolegym.baselines.sft import collect_transcripts, supervised_finetune
+
+    unknown = sorted(set(workflows) - set(WORKFLOWS))
+    if unknown:
+        raise ValueError(f"no demo warm start for {unknown}; known: {list(WORKFLOWS)}")
+    tick = progress or (lambda stage, done, total: None)
+    dataset = {"dataset_options": {"max_value": c.max_value, "ops": c.ops}}
+    wanted = [w for w in WORKFLOWS if w == "single" or w in workflows]
+    transcripts: dict[str, list[Any]] = {}
+    for done, workflow in enumerate(wanted, 1):
+        i = WORKFLOWS.index(workflow)
+        teacher = Teacher(c.teacher_accuracy, seed=c.seed * 100 + i)
+        seed = c.seed * 100_000 + i * 10_000
+        episodes = c.transcripts[workflow]
+        transcripts[workflow] = collect_transcripts(
+            _env_id(workflow), teacher, episodes, seed=seed, **dataset
+        )
+        tick("teacher transcripts", done, len(wanted))
+    tokenizer = build_tokenizer()
+    random_model = build_model("qwen3", hidden_size=c.hidden_size, layers=c.layers, seed=c.seed)
+    warm = copy.deepcopy(random_model).train()
+    losses = supervised_finetune(
+        warm,
+        tokenizer,
+        transcripts["single"],
+        steps=c.sft_steps,
+        batch_size=c.sft_batch_size,
+        learning_rate=c.sft_learning_rate,
+        seed=c.seed,
+        progress=lambda step, loss: tick("warm start: sums", step, c.sft_steps),
+    )
+    warm.eval()
+    models: dict[str, torch.nn.Module] = {"single": warm}  # the sums model learns each one's roles
+    final_loss = {"single": losses[-1]}
+    for workflow in wanted[1:]:
+        model = copy.deepcopy(warm).train()
+        steps = c.format_steps[workflow]
+        final_loss[workflow] = supervised_finetune(
+            model,
+            tokenizer,
+            transcripts[workflow],
+            steps=steps,
+            batch_size=c.sft_batch_size,
+            learning_rate=c.format_learning_rate,
+            seed=c.seed + WORKFLOWS.index(workflow),
+            progress=lambda step, loss, w=workflow, n=steps: tick(f"warm start: {w}", step, n),
+        )[-1]
+        models[workflow] = model.eval()
+    return WarmStarts(tokenizer, random_model, {w: models[w] for w in wanted}, final_loss)
+
+
 def run_demo(
     config: DemoConfig | None = None,
     *,
@@ -179,15 +284,23 @@ def run_demo(
 
     from rolegym.baselines.grpo.config import GRPOConfig
     from rolegym.baselines.grpo.trainer import GRPOTrainer
-    from rolegym.baselines.micro import build_model, build_tokenizer
-    from rolegym.baselines.sft import collect_transcripts, supervised_finetune
     from rolegym.evaluation.evaluate import Protocol, System, evaluate, write_result
     from rolegym.evaluation.leaderboard import build_leaderboard
     from rolegym.evaluation.report import write_report
+    from rolegym.evaluation.schema import validate_result
     from rolegym.rollout.engines.hf import HFEngine
 
     c = config or DemoConfig()
-    tick = progress or (lambda stage, done, total: None)
+    ticked = progress or (lambda stage, done, total: None)
+    stages: dict[str, float] = {}  # seconds per stage, in demo.json
+    clock = [time.perf_counter()]
+
+    def tick(stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        stages[stage] = stages.get(stage, 0.0) + now - clock[0]
+        clock[0] = now
+        ticked(stage, done, total)
+
     out = Path(c.out_dir)
     results = out / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -205,43 +318,9 @@ def run_demo(
     cells = [_env_id(w) for w in WORKFLOWS]
 
     # 1. warm start
-    transcripts: dict[str, list[Any]] = {}
-    for i, workflow in enumerate(WORKFLOWS):
-        teacher = Teacher(c.teacher_accuracy, seed=c.seed * 100 + i)
-        seed = c.seed * 100_000 + i * 10_000
-        episodes = c.transcripts[workflow]
-        transcripts[workflow] = collect_transcripts(
-            _env_id(workflow), teacher, episodes, seed=seed, **dataset
-        )
-        tick("teacher transcripts", i + 1, len(WORKFLOWS))
-    tokenizer = build_tokenizer()
-    random_model = build_model("qwen3", hidden_size=c.hidden_size, layers=c.layers, seed=c.seed)
-    warm = copy.deepcopy(random_model).train()
-    losses = supervised_finetune(
-        warm,
-        tokenizer,
-        transcripts["single"],
-        steps=c.sft_steps,
-        batch_size=c.sft_batch_size,
-        learning_rate=c.sft_learning_rate,
-        seed=c.seed,
-        progress=lambda step, loss: tick("warm start: sums", step, c.sft_steps),
-    )
-    formats = [t for w in WORKFLOWS[1:] for t in transcripts[w] if t.role != "generator"]
-    answers = [t for w in WORKFLOWS for t in transcripts[w] if t.role == "generator"]
-    losses += supervised_finetune(
-        warm,
-        tokenizer,
-        formats + answers[: len(formats)],
-        steps=c.format_steps,
-        batch_size=c.sft_batch_size,
-        learning_rate=c.format_learning_rate,
-        seed=c.seed + 1,
-        progress=lambda step, loss: tick("warm start: formats", step, c.format_steps),
-    )
-    warm.eval()
-    warm.save_pretrained(str(out / "warm_start"))
-    tokenizer.save_pretrained(str(out / "warm_start"))
+    warm = build_warm_starts(c, progress=tick)
+    warm.save(out / "warm_start")
+    tokenizer, random_model, warm_starts = warm.tokenizer, warm.random_model, warm.models
 
     def model_system(label: str, model: Any, kind: str) -> System:
         info = {
@@ -259,18 +338,24 @@ def run_demo(
 
     # 2. before
     before: dict[str, dict[str, float]] = {}
-    for label, model, name in (
-        ("micro, random init", random_model, "random"),
-        ("micro + warm start", warm, "warm-start"),
-    ):
-        system = model_system(label, model, "micro")
-
-        def done(cell: str, label: str = label) -> None:
-            tick(f"evaluate {label}", cells.index(cell) + 1, len(cells))
-
-        result = evaluate(system, cells, protocol, progress=done)
-        write_result(result, results / f"{name}.json")
-        before[name] = {cell["env_id"]: cell["accuracy"] for cell in result["cells"]}
+    random_system = model_system("micro, random init", random_model, "micro")
+    result = evaluate(
+        random_system,
+        cells,
+        protocol,
+        progress=lambda cell: tick("evaluate the random init", cells.index(cell) + 1, len(cells)),
+    )
+    write_result(result, results / "random.json")
+    before["random"] = {cell["env_id"]: cell["accuracy"] for cell in result["cells"]}
+    warm_cells = []  # each workflow with its own warm start, in one result file
+    for i, workflow in enumerate(WORKFLOWS):
+        system = model_system("micro + warm start", warm_starts[workflow], "micro")
+        warm_cells += evaluate(system, [_env_id(workflow)], protocol)["cells"]
+        tick("evaluate the warm starts", i + 1, len(WORKFLOWS))
+    result["label"], result["cells"] = "micro + warm start", warm_cells
+    validate_result(result)
+    write_result(result, results / "warm-start.json")
+    before["warm-start"] = {cell["env_id"]: cell["accuracy"] for cell in warm_cells}
 
     # 3-4. GRPO, then after
     after: dict[str, dict[str, float]] = {}
@@ -304,7 +389,9 @@ def run_demo(
                 seed=c.seed,
                 per_device_train_batch_size=64,
             )
-            trainer = GRPOTrainer(gconfig, model=copy.deepcopy(warm), tokenizer=tokenizer)
+            trainer = GRPOTrainer(
+                gconfig, model=copy.deepcopy(warm_starts[workflow]), tokenizer=tokenizer
+            )
             trainer.train(
                 on_step=lambda m, name=name, steps=steps: tick(
                     f"GRPO {name}", int(m["step"]), steps
@@ -353,11 +440,12 @@ def run_demo(
         rows.append(row)
     summary = {
         "config": asdict(c),
-        "sft_final_loss": losses[-1],
+        "sft_final_loss": warm.final_loss,
         "matrix": rows,
         "leaderboard": str(board.paths["markdown"]),
         "runs": runs,
         "wall_s": time.perf_counter() - started,
+        "stages_s": {stage: round(seconds, 1) for stage, seconds in stages.items()},
         "threads": torch.get_num_threads(),
     }
     (out / "demo.json").write_text(json.dumps(summary, indent=2))

@@ -20,6 +20,14 @@ A study is a YAML file (the shipped ones: ``configs/studies/*.yaml``, by name)::
         axis: env_kwargs.num_voters
         where: {policy: isolated}
     quick: {base: {max_steps: 2}, seeds: [0], grid: {env_kwargs.num_voters: [1, 2]}}
+    warm_start: {kind: demo, seed: 0}  # optional: start every run from the demo's warm start
+
+``warm_start`` (``arith`` envs only) builds the demo's warm start of each workflow the grid
+uses (:func:`rolegym.demo.build_warm_starts`, once, in ``OUT/warm_start/``, reused while its
+settings hold) and starts every run of that workflow from it, on the demo's ``arith`` problems;
+the seeds then vary GRPO (batches, rollouts, evaluation samples), not the warm start. Without
+it a micro model starts from its random initialisation, where accuracy stays 0.
+``quick: true`` builds the warm start with ``DemoConfig.quick``'s few steps (a pipeline check).
 
 Every cell of the grid runs once per seed (a run directory each, skipped when it already holds
 ``summary.json``, so an interrupted study resumes). Each run is summarised by its peak and final
@@ -32,13 +40,19 @@ then given a verdict, with its estimate and a 95% bootstrap confidence interval 
   interval lies above 0, ``not supported`` otherwise;
 - ``greater``: mean of the measure where ``a`` minus where ``b``; ``supported`` above 0;
 - ``correlates``: Pearson's r of measure ``x`` and ``y`` across runs, with ``sign`` +1 or -1;
-  ``supported`` when the interval lies on that side of 0.
+  ``supported`` when the interval lies on that side of 0;
+- ``positive``: the mean of the measure over the runs (``where``); ``supported`` above 0 (with
+  the ``trend`` stat: the series rose over training).
+
+A measure summarises one logged series per run by ``stat``: ``mean``, ``last``, ``max``,
+``min`` or ``trend`` (mean over the last quarter of the steps minus mean over the first, as
+the run report computes its trends).
 
 A hypothesis is ``not testable at this scale`` when its runs lack the measure, when the axis has
 fewer than two values among them, when fewer than two seeds ran (no interval), or when the
-measure does not vary (for example every accuracy 0). Nothing is tuned to agree with the paper:
-the report prints the verdicts as computed. ``--quick`` applies the file's ``quick`` overrides
-(CI runs the pipeline that way, in seconds).
+measure does not vary (for example every accuracy 0; for ``positive``: it is 0 in every run).
+Nothing is tuned to agree with the paper: the report prints the verdicts as computed.
+``--quick`` applies the file's ``quick`` overrides (CI runs the pipeline that way, in seconds).
 """
 
 from __future__ import annotations
@@ -50,7 +64,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +73,8 @@ import numpy as np
 __all__ = ["StudyConfig", "judge_hypothesis", "load_study", "run_study"]
 
 STUDIES_DIR = Path(__file__).resolve().parents[1] / "configs" / "studies"
-TESTS = ("increases", "greater", "correlates")
-STATS = ("mean", "last", "max", "min")
+TESTS = ("increases", "greater", "correlates", "positive")
+STATS = ("mean", "last", "max", "min", "trend")
 _BOOTSTRAP = 2000
 
 
@@ -76,8 +90,12 @@ class StudyConfig:
     measures: dict[str, dict[str, str]] = field(default_factory=dict)
     hypotheses: list[dict[str, Any]] = field(default_factory=list)
     quick: dict[str, Any] = field(default_factory=dict)
+    warm_start: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        ws = self.warm_start
+        if ws is not None and (ws.get("kind") != "demo" or set(ws) - {"kind", "seed", "quick"}):
+            raise ValueError("warm_start: give {kind: demo, seed: N, quick: BOOL} (kind only)")
         for name, spec in self.measures.items():
             if "key" not in spec or spec.get("stat", "mean") not in STATS:
                 raise ValueError(f"measure {name!r}: give a key and a stat out of {STATS}")
@@ -107,6 +125,7 @@ class StudyConfig:
             seeds=list(q.get("seeds", self.seeds)),
             measures=self.measures,
             hypotheses=self.hypotheses,
+            warm_start=q.get("warm_start", self.warm_start),
         )
 
 
@@ -152,6 +171,45 @@ def _options(c: StudyConfig, cell: dict[str, Any], seed: int, out: Path) -> dict
     return options
 
 
+def _workflow(env_id: str) -> str:
+    from rolegym.registration import make
+
+    return str(make(env_id).unwrapped.workflow)
+
+
+def _warm_starts(c: StudyConfig, out: Path, progress: Callable[[str], None] | None) -> dict:
+    """Workflow -> the path of its demo warm start (built once under ``out/warm_start``)."""
+    from rolegym.demo import DemoConfig, build_warm_starts
+
+    assert c.warm_start is not None
+    seed = int(c.warm_start.get("seed", 0))
+    demo = DemoConfig.quick() if c.warm_start.get("quick") else DemoConfig()
+    demo.seed, demo.out_dir = seed, ""
+    env_ids = {_options(c, cell, 0, out)["env_id"] for cell in _cells(c)}
+    if any("-arith-" not in e for e in env_ids):
+        raise ValueError(f"warm_start: the demo's warm starts are for arith envs, not {env_ids}")
+    workflows = sorted({_workflow(e) for e in env_ids})
+    folder = out / "warm_start"
+    stamp = folder / "warm_start.json"
+    settings = json.loads(json.dumps({"demo": asdict(demo), "workflows": workflows}))
+    paths = {w: folder / w for w in [*workflows, "single"]}
+    if not (stamp.is_file() and json.loads(stamp.read_text()) == settings):
+        if progress is not None:
+            progress(f"building the demo's warm starts for {', '.join(workflows)}")
+        paths = build_warm_starts(demo, workflows).save(folder)
+        stamp.write_text(json.dumps(settings, indent=2) + "\n")
+    return {
+        "paths": {w: str(p) for w, p in paths.items()},
+        "dataset_options": {"max_value": demo.max_value, "ops": demo.ops},
+    }
+
+
+def _trend(v: list[float]) -> float:
+    """Mean over the last quarter of the steps minus mean over the first (as the run report)."""
+    q = max(1, len(v) // 4)
+    return sum(v[-q:]) / q - sum(v[:q]) / q
+
+
 def _summary(run_dir: Path, measures: dict[str, dict[str, str]]) -> dict[str, Any]:
     from rolegym.evaluation.cliff import detect_cliff
     from rolegym.evaluation.run_data import load_run
@@ -171,6 +229,7 @@ def _summary(run_dir: Path, measures: dict[str, dict[str, str]]) -> dict[str, An
         "last": lambda v: v[-1],
         "max": max,
         "min": min,
+        "trend": _trend,
     }
     series: dict[str, list[float]] = {}
     logged = sorted({k for record in run.records.values() for k in record})
@@ -202,22 +261,42 @@ def run_study(
     Returns the study's results (also ``study.json`` in ``out_dir``, beside ``study.md`` and
     the plots).
     """
+    import torch
+
     from rolegym.baselines.grpo import GRPOTrainer
     from rolegym.baselines.grpo.config import load_config
 
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    warm = _warm_starts(c, out, progress) if c.warm_start is not None else None
     runs = []
-    for cell in _cells(c):
-        for seed in c.seeds:
-            run_dir = out / "runs" / _label(cell, seed)
-            if not (run_dir / "summary.json").is_file():
-                if progress is not None:
-                    progress(f"running {run_dir.name}")
-                config = load_config(c.base.get("preset"), **_options(c, cell, seed, run_dir))
-                GRPOTrainer(config).train()
-            summary = _summary(run_dir, c.measures)
-            runs.append({"cell": cell, "seed": seed, "run_dir": str(run_dir), **summary})
+    jobs = [(cell, seed) for cell in _cells(c) for seed in c.seeds]
+    for n, (cell, seed) in enumerate(jobs, 1):
+        run_dir = out / "runs" / _label(cell, seed)
+        timing = run_dir / "study_run.json"
+        if not (run_dir / "summary.json").is_file() or not timing.is_file():
+            if progress is not None:
+                progress(f"[{n}/{len(jobs)}] running {run_dir.name}")
+            options = _options(c, cell, seed, run_dir)
+            if warm is not None:
+                options["model_name_or_path"] = warm["paths"][_workflow(options["env_id"])]
+                kwargs = options["env_kwargs"]
+                given = kwargs.setdefault("dataset_options", warm["dataset_options"])
+                if given != warm["dataset_options"]:
+                    raise ValueError(
+                        f"warm_start: the warm start learned {warm['dataset_options']}; "
+                        f"the study asks for dataset_options {given}"
+                    )
+            config = load_config(c.base.get("preset"), **options)
+            began = time.perf_counter()
+            GRPOTrainer(config).train()
+            timing.write_text(json.dumps({"wall_s": time.perf_counter() - began}) + "\n")
+        summary = _summary(run_dir, c.measures)
+        wall = json.loads(timing.read_text())["wall_s"]
+        runs.append(
+            {"cell": cell, "seed": seed, "run_dir": str(run_dir), "wall_s": wall, **summary}
+        )
     verdicts = [judge_hypothesis(h, runs) for h in c.hypotheses]
     result = {
         "name": c.name,
@@ -225,10 +304,16 @@ def run_study(
         "grid": c.grid,
         "seeds": c.seeds,
         "base": c.base,
+        "warm_start": c.warm_start,
         "runs": runs,
         "hypotheses": verdicts,
         "wall_s": time.perf_counter() - started,
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "runs_wall_s": sum(r["wall_s"] for r in runs),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "platform": platform.platform(),
+        },
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "study.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
@@ -273,7 +358,7 @@ def judge_hypothesis(h: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str,
         if not a or not b:
             return untestable("no run on one side of the comparison")
     else:
-        names = [h["measure"]] if test == "increases" else [h["x"], h["y"]]
+        names = [h["measure"]] if test in ("increases", "positive") else [h["x"], h["y"]]
         pool = [
             r
             for r in runs
@@ -283,7 +368,10 @@ def judge_hypothesis(h: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str,
     if not pool:
         return untestable("no run logged the measure")
     measured = [h[k] for k in ("measure", "x", "y") if k in h]
-    if any(len({r[m] for r in pool}) < 2 for m in measured):
+    if test == "positive":
+        if all(r[h["measure"]] == 0 for r in pool):
+            return untestable("the measure is 0 in every run")
+    elif any(len({r[m] for r in pool}) < 2 for m in measured):
         return untestable("the measure does not vary across the runs")
     if len(seeds) < 2:
         return untestable("fewer than two seeds: no confidence interval")
@@ -296,6 +384,8 @@ def judge_hypothesis(h: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str,
             va = [r[h["measure"]] for r in chosen if _matches(r, h.get("a"))]
             vb = [r[h["measure"]] for r in chosen if _matches(r, h.get("b"))]
             return float(np.mean(va) - np.mean(vb)) if va and vb else math.nan
+        if test == "positive":
+            return float(np.mean([r[h["measure"]] for r in chosen]))
         xs = np.array([float(r[h["x"]]) for r in chosen])
         return _pearson(xs, np.array([float(r[h["y"]]) for r in chosen]))
 
@@ -329,7 +419,12 @@ def judge_hypothesis(h: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str,
 
 
 def _plots(c: StudyConfig, runs: list[dict[str, Any]], out: Path) -> list[str]:
-    """One figure per ``increases`` hypothesis: the measure against its axis, run by run."""
+    """The report's figures (none without matplotlib).
+
+    ``accuracy.png``: held-out accuracy per cell, mean over seeds; and one figure per
+    ``increases`` (the measure against its axis) or ``correlates`` hypothesis (x against y),
+    run by run.
+    """
     try:
         import matplotlib
 
@@ -338,22 +433,50 @@ def _plots(c: StudyConfig, runs: list[dict[str, Any]], out: Path) -> list[str]:
     except ImportError:
         return []
     names = []
-    for h in c.hypotheses:
-        if h["test"] != "increases":
-            continue
-        pool = [r for r in runs if _matches(r, h.get("where")) and r.get(h["measure"]) is not None]
-        if not pool:
-            continue
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-        ax.scatter([r["cell"][h["axis"]] for r in pool], [r[h["measure"]] for r in pool])
-        ax.set_xlabel(h["axis"])
-        ax.set_ylabel(h["measure"])
-        ax.set_title(f"{h['id']}: {h['measure']} vs {h['axis']}")
-        name = f"{h['id']}.png"
+
+    def save(fig: Any, name: str) -> None:
         fig.tight_layout()
         fig.savefig(out / name, dpi=100)
         plt.close(fig)
         names.append(name)
+
+    curves: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        if r.get("eval_accuracy"):
+            curves.setdefault(_label(r["cell"], 0).rsplit("-seed=", 1)[0], []).append(r)
+    if curves:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for label, rs in curves.items():
+            steps = rs[0]["eval_steps"]
+            same = [r["eval_accuracy"] for r in rs if r["eval_steps"] == steps]
+            ax.plot(steps, np.mean(same, axis=0), label=label or "all", linewidth=1)
+        ax.set_xlabel("step")
+        ax.set_ylabel("held-out accuracy (mean over seeds)")
+        ax.legend(fontsize=6, ncol=2)
+        save(fig, "accuracy.png")
+    for h in c.hypotheses:
+        if h["test"] == "increases":
+            xk, yk, where = h["axis"], h["measure"], h.get("where")
+            pool = [r for r in runs if _matches(r, where) and r.get(yk) is not None]
+            xs = [r["cell"][xk] for r in pool]
+        elif h["test"] == "correlates":
+            xk, yk = h["x"], h["y"]
+            pool = [
+                r
+                for r in runs
+                if _matches(r, h.get("where")) and None not in (r.get(xk), r.get(yk))
+            ]
+            xs = [r[xk] for r in pool]
+        else:
+            continue
+        if not pool:
+            continue
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.scatter(xs, [r[yk] for r in pool])
+        ax.set_xlabel(xk)
+        ax.set_ylabel(yk)
+        ax.set_title(f"{h['id']}: {yk} vs {xk}")
+        save(fig, f"{h['id']}.png")
     return names
 
 
@@ -368,9 +491,18 @@ def _fmt(x: Any) -> str:
 def _markdown(c: StudyConfig, result: dict[str, Any], plots: list[str]) -> str:
     lines = [f"# Study: {c.name}", "", c.description.strip(), ""]
     lines += [
-        f"Grid: {json.dumps(c.grid)}; seeds: {c.seeds}; {len(result['runs'])} runs; wall time "
-        f"{result['wall_s'] / 60:.1f} min on {result['machine']['cpu_count']} CPU cores "
+        f"Grid: {json.dumps(c.grid)}; seeds: {c.seeds}; {len(result['runs'])} runs. Wall time "
+        f"{result['wall_s'] / 60:.1f} min (this invocation; the runs' training took "
+        f"{result['runs_wall_s'] / 60:.1f} min in all) on {result['machine']['cpu_count']} CPU "
+        f"cores, {result['machine']['torch_threads']} torch threads "
         f"({result['machine']['platform']}).",
+        "",
+        (
+            f"Every run starts from the demo's warm start of its workflow (seed "
+            f"{c.warm_start.get('seed', 0)}; `rolegym.demo.build_warm_starts`)."
+            if c.warm_start
+            else "Every run starts from the model's initialisation (no warm start)."
+        ),
         "",
         "## Hypotheses (stated before the runs)",
         "",

@@ -67,6 +67,7 @@ def test_check_fails_with_a_diff_on_a_stale_readme(
     readme.write_text(
         f"intro\n\n{rt.START}\n\n{rt.table(results)}\n{rt.END}\n\noutro\n"
         f"{rt.DEMO_START}\n\n{rt.demo_table(results)}\n{rt.DEMO_END}\n"
+        f"{rt.SEEDS_START}\n\n{rt.demo_seeds_table(results)}\n{rt.SEEDS_END}\n"
     )
     data = json.loads((results / "rollout.json").read_text())
     data["workflows"]["voting-arith-v0"]["speedup"] = 3.0
@@ -119,6 +120,7 @@ def test_changed_demo_figure_changes_its_cell_and_fails_the_check(
 ) -> None:
     readme = tmp_path / "README.md"
     demo = f"{rt.DEMO_START}\n\n{rt.demo_table(results)}\n{rt.DEMO_END}\n\nafter\n"
+    demo += f"{rt.SEEDS_START}\n\n{rt.demo_seeds_table(results)}\n{rt.SEEDS_END}\n"
     readme.write_text(f"{rt.START}\n\n{rt.table(results)}\n{rt.END}\n\n## The demo\n\n{demo}")
     before = rt.demo_table(results).splitlines()
     path = results / "demo.json"
@@ -134,7 +136,7 @@ def test_changed_demo_figure_changes_its_cell_and_fails_the_check(
     out = capsys.readouterr().out
     assert "(demo table)" in out and "+| eval-opt |" in out and "(benchmark table)" not in out
     assert rt.main(rt.Config(results_dir=results, readme=readme)) == 0  # rewrite
-    assert readme.read_text().endswith(f"{rt.DEMO_END}\n\nafter\n")
+    assert f"{rt.DEMO_END}\n\nafter\n{rt.SEEDS_START}" in readme.read_text()
     assert rt.main(rt.Config(results_dir=results, readme=readme, check=True)) == 0
 
 
@@ -143,3 +145,47 @@ def test_readme_without_demo_markers_fails_the_check(results: Path, tmp_path: Pa
     readme.write_text(f"{rt.START}\n\n{rt.table(results)}\n{rt.END}\n")
     with pytest.raises(ValueError, match="demo-table:start"):
         rt.main(rt.Config(results_dir=results, readme=readme, check=True))
+
+
+def _demo_seeds():
+    spec = importlib.util.spec_from_file_location(
+        "demo_seeds", ROOT / "benchmarks" / "demo_seeds.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["demo_seeds"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_seeds_compares_gains_with_the_spread_and_renders_every_row(
+    results: Path,
+) -> None:
+    ds = _demo_seeds()
+
+    def summary(warm: float, shared: float, isolated: float) -> dict:
+        row = {"workflow": "voting", "warm_start": warm, "shared": shared, "isolated": isolated}
+        return {"config": {"policies": ["shared", "isolated"]}, "matrix": [row]}
+
+    rows = ds.compare([summary(0.4, 0.70, 0.50), summary(0.42, 0.66, 0.60)])
+    shared, isolated = rows
+    assert shared["gain"] == pytest.approx([0.30, 0.24]) and shared["spread"] == pytest.approx(0.04)
+    assert shared["gain_exceeds_spread"]
+    # gains 0.10 and 0.18, but the seeds' trained accuracies differ by 0.10: not above it
+    assert isolated["spread"] == pytest.approx(0.10) and not isolated["gain_exceeds_spread"]
+    path = results / "demo_seeds.json"
+    path.write_text(json.dumps({"seeds": [0, 1], "rows": rows, "wall_s": [600.0, 630.0]}))
+    lines = rt.demo_seeds_table(results).splitlines()
+    intro = " ".join(lines[: lines.index("")])
+    assert "above the spread in 1 of 2 cells" in intro and "10.0 and 10.5 minutes" in intro
+    assert lines[-2] == (
+        "| voting | Shared-Policy | 0.400 / 0.420 | 0.700 / 0.660 | +0.300 / +0.240 | 0.040 | yes |"
+    )
+    assert lines[-1].endswith("| 0.100 | **no** |")
+
+
+def test_readme_demo_seeds_table_matches_committed_json() -> None:
+    readme = (ROOT / "README.md").read_text()
+    markers = (rt.SEEDS_START, rt.SEEDS_END)
+    assert rt.readme_table(readme, markers) == rt.demo_seeds_table(RESULTS), (
+        "README.md's demo seeds table is stale: run `python benchmarks/readme_table.py`"
+    )

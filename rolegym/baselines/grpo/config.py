@@ -298,6 +298,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "num_generations": 8,
         "tasks_per_step": 64,
         "temperature": 0.7,
+        "mini_batch_size": 512,  # verl's ppo_mini_batch_size 64 prompts x n 8
         "beta": 0.0,
         "epsilon": 0.2,
         "epsilon_high": 0.28,

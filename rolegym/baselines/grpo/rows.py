@@ -49,6 +49,8 @@ class Row:
         agent: Its agent.
         learner: The learner it trains.
         group: Its advantage group key.
+        parse_error: Whether the environment could not parse the completion (a fallback ran).
+        verdict: A judging role's parsed verdict (``"correct"`` / ``"incorrect"``), else None.
     """
 
     prompt_ids: list[int]
@@ -60,6 +62,8 @@ class Row:
     agent: str
     learner: str
     group: tuple[str | int, ...]
+    parse_error: bool = False
+    verdict: str | None = None
 
 
 def build_rows(
@@ -91,6 +95,7 @@ def build_rows(
     if reward_fn is not None and (tasks is None or len(tasks) != len(episodes)):
         raise ValueError("a reward_fn needs the task of every episode")
     samples: list[Sample] = []
+    flags: list[tuple[bool, str | None]] = []  # (parse error, verdict) of each sample's turn
     for k, ep in enumerate(episodes):
         for turn, sample in zip(ep.turns, ep.to_samples(), strict=True):
             if turn.role in skip_roles or learner_of(turn.role) is None:
@@ -100,6 +105,7 @@ def build_rows(
             if reward_fn is not None:
                 sample = dataclasses.replace(sample, reward=float(reward_fn(ep, turn, tasks[k])))
             samples.append(sample)
+            flags.append((bool(turn.info.get("parse_error")), turn.info.get("verdict")))
     advantages = compute_advantages(samples, group_by=group_by, baseline=baseline, scale=scale)
     groups = group_samples(samples, group_by)
     zero_std = sum(1 for g in groups.values() if len({s.reward for s in g}) == 1)
@@ -114,8 +120,10 @@ def build_rows(
             agent=s.agent,
             learner=str(learner_of(s.role)),
             group=s.group_key(group_by),
+            parse_error=error,
+            verdict=verdict,
         )
-        for s, a in zip(samples, advantages, strict=True)
+        for s, a, (error, verdict) in zip(samples, advantages, flags, strict=True)
     ]
     stats = {
         "frac_reward_zero_std": zero_std / len(groups) if groups else 0.0,

@@ -825,10 +825,17 @@ class _Stat(NamedTuple):
     advantage: float
     tokens: int
     truncated: bool
+    parse_error: bool = False
+    verdict: str | None = None
 
 
 def _stats(rows: Sequence[Row]) -> list[_Stat]:
-    return [_Stat(r.role, r.reward, r.advantage, len(r.completion_ids), r.truncated) for r in rows]
+    return [
+        _Stat(r.role, r.reward, r.advantage, len(r.completion_ids), r.truncated)._replace(
+            parse_error=r.parse_error, verdict=r.verdict
+        )
+        for r in rows
+    ]
 
 
 def _episode_metrics(correct: Sequence[float], rows: Sequence[_Stat]) -> dict[str, float]:
@@ -864,7 +871,11 @@ def _role_metrics(rows: Sequence[_Stat], stats: dict[str, list[float]]) -> dict[
             p + "reward_std": statistics.pstdev(rewards) if len(rewards) > 1 else 0.0,
             p + "adv_abs_mean": _mean(adv),
             p + "frac_zero_adv": _mean([float(a == 0) for a in adv]),
+            p + "parse_error_rate": _mean([float(r.parse_error) for r in rs]),
         }
+        verdicts = [r.verdict for r in rs if r.verdict is not None]
+        if verdicts:  # a judge's leniency: the verdict-bias signature of role capture
+            out[p + "says_correct_rate"] = _mean([float(v == "correct") for v in verdicts])
         for key in ("entropy", "clip_ratio", "kl"):
             values = stats.get(f"{role}|{key}", [])
             if values:
