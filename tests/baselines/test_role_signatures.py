@@ -10,7 +10,7 @@ from rolegym.baselines.grpo.trainer import _role_metrics, _stats
 
 
 def _episodes(evaluator_says: list[str]) -> list[object]:
-    """Eval-Opt episodes where the generator always answers 1 and the evaluator says the given text."""
+    """Eval-Opt episodes: the generator always answers 1, the evaluator says the given text."""
     env = rolegym.make("eval-opt-arith-v0", dataset_options={"max_value": 9, "ops": "+"})
     episodes = []
     for seed, said in enumerate(evaluator_says):
