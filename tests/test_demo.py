@@ -132,6 +132,8 @@ def test_demo_is_bit_for_bit_repeatable_whatever_the_hash_seed_and_load(
         busy.kill()
         busy.wait()
     weights = [k for k in first if k.endswith((".safetensors", ".pt"))]
-    assert "warm_start/model.safetensors" in weights and len(weights) > 8
+    for workflow in ("single", "voting", "eval-opt", "orch-workers"):  # one warm start each
+        assert f"warm_start/{workflow}/model.safetensors" in weights
+    assert len(weights) > 8
     assert first["threads"] == second["threads"] == 2
     assert first == second
