@@ -8,8 +8,9 @@ accuracies between the two seeds. A cell passes when its smaller gain exceeds th
 i.e. when what GRPO adds is larger than what the seed alone moves.
 
 The first seed's ``demo.json`` is also written to ``benchmarks/results/demo.json`` (the README's
-demo table is generated from it by ``benchmarks/readme_table.py``). A seed whose folder already
-holds a ``demo.json`` of the same settings is not run again.
+demo table is generated from it by ``benchmarks/readme_table.py``) and its result files (with
+each role's parse-failure rate and accuracy) to ``benchmarks/results/demo/``. A seed whose
+folder already holds a ``demo.json`` of the same settings is not run again.
 
 Run: ``python benchmarks/demo_seeds.py`` (about 25 minutes on two CPU cores; ``--help``).
 """
@@ -39,6 +40,8 @@ class Config:
     """the comparison"""
     demo_json: Path = Path(__file__).parent / "results" / "demo.json"
     """where the first seed's demo.json is copied"""
+    demo_results: Path = Path(__file__).parent / "results" / "demo"
+    """where the first seed's result files (rolegym.eval/1, with per-role figures) are copied"""
 
 
 # ---------------------------------------------------------------------------- run
@@ -105,6 +108,9 @@ def main(c: Config) -> dict[str, Any]:
     c.out.parent.mkdir(parents=True, exist_ok=True)
     c.out.write_text(json.dumps(result, indent=2) + "\n")
     c.demo_json.write_text(json.dumps(summaries[0], indent=2) + "\n")
+    c.demo_results.mkdir(parents=True, exist_ok=True)
+    for path in sorted((c.runs / f"seed-{c.seeds[0]}" / "results").glob("*.json")):
+        (c.demo_results / path.name).write_text(path.read_text())
     for r in rows:
         gains = ", ".join(f"{g:+.3f}" for g in r["gain"])
         print(

@@ -64,7 +64,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -183,8 +183,7 @@ def _warm_starts(c: StudyConfig, out: Path, progress: Callable[[str], None] | No
 
     assert c.warm_start is not None
     seed = int(c.warm_start.get("seed", 0))
-    demo = DemoConfig.quick() if c.warm_start.get("quick") else DemoConfig()
-    demo.seed, demo.out_dir = seed, ""
+    demo = replace(DemoConfig.quick() if c.warm_start.get("quick") else DemoConfig(), seed=seed)
     env_ids = {_options(c, cell, 0, out)["env_id"] for cell in _cells(c)}
     if any("-arith-" not in e for e in env_ids):
         raise ValueError(f"warm_start: the demo's warm starts are for arith envs, not {env_ids}")
@@ -205,9 +204,11 @@ def _warm_starts(c: StudyConfig, out: Path, progress: Callable[[str], None] | No
 
 
 def _trend(v: list[float]) -> float:
-    """Mean over the last quarter of the steps minus mean over the first (as the run report)."""
-    q = max(1, len(v) // 4)
-    return sum(v[-q:]) / q - sum(v[:q]) / q
+    """Mean over the last quarter of the steps minus mean over the first (the run report's)."""
+    from rolegym.evaluation.report_text import _quarters  # the report's quarters: trends agree
+
+    first, last = _quarters(range(len(v)))
+    return sum(v[i] for i in last) / len(last) - sum(v[i] for i in first) / len(first)
 
 
 def _summary(run_dir: Path, measures: dict[str, dict[str, str]]) -> dict[str, Any]:
@@ -315,7 +316,6 @@ def run_study(
             "platform": platform.platform(),
         },
     }
-    out.mkdir(parents=True, exist_ok=True)
     (out / "study.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
     plots = _plots(c, runs, out)
     (out / "study.md").write_text(_markdown(c, result, plots))

@@ -109,6 +109,9 @@ def test_shipped_study_runs_quick(name: str, tmp_path: Path) -> None:
     assert len(saved["runs"]) == len(quick.seeds) * len(cells)
     verdicts = {v["verdict"] for v in saved["hypotheses"]}
     assert verdicts <= {"supported", "not supported", "not testable at this scale"}
+    assert all(run["wall_s"] > 0 for run in saved["runs"])
+    assert saved["runs_wall_s"] == pytest.approx(sum(run["wall_s"] for run in saved["runs"]))
+    assert (tmp_path / "accuracy.png").is_file()
     report = (tmp_path / "study.md").read_text()
     assert "## Hypotheses (stated before the runs)" in report
     for h in study.hypotheses:

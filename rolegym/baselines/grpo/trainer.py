@@ -831,8 +831,14 @@ class _Stat(NamedTuple):
 
 def _stats(rows: Sequence[Row]) -> list[_Stat]:
     return [
-        _Stat(r.role, r.reward, r.advantage, len(r.completion_ids), r.truncated)._replace(
-            parse_error=r.parse_error, verdict=r.verdict
+        _Stat(
+            r.role,
+            r.reward,
+            r.advantage,
+            len(r.completion_ids),
+            r.truncated,
+            r.parse_error,
+            r.verdict,
         )
         for r in rows
     ]
